@@ -1,0 +1,11 @@
+"""captchaai-guard: stop CaptchaAI API keys from leaking through git.
+
+The engine (``captchaai_guard.engine``) and the scan drivers
+(``captchaai_guard.scan``) are usable as a library without click.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,215 @@
+"""The ``captchaai-guard`` command line (click).
+
+The CLI depends on the engine and drivers, never the reverse. Every command
+exits 0 when clean, 1 on findings, 2 on any error, with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypeVar
+
+import click
+
+from captchaai_guard import __version__
+from captchaai_guard.errors import GuardError
+from captchaai_guard.findings import Finding
+
+if TYPE_CHECKING:
+    from captchaai_guard.engine import Engine
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal, never with NO_COLOR (any value)."""
+    if "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def fail(message: str) -> None:
+    """Print one error line (never a key) to stderr."""
+    message = _KEYLIKE.sub(lambda m: "***" + m.group()[-4:], message)
+    click.echo(f"captchaai-guard: error: {message}", err=True)
+
+
+def emit(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GuardError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="captchaai-guard")
+def cli() -> None:
+    """Stop CaptchaAI API keys from leaking through git.
+
+    Exit codes: 0 clean, 1 keys found, 2 error.
+    """
+
+
+def _source_options(func: F) -> F:
+    options = [
+        click.option(
+            "--commits",
+            "commits",
+            metavar="RANGE",
+            help="Scan every commit of a revision range (base..head, --all, any git log range).",
+        ),
+        click.option(
+            "--files",
+            "files_mode",
+            is_flag=True,
+            help="Scan the whole content of PATHS (default: every tracked file).",
+        ),
+        click.option(
+            "--stdin", "stdin_mode", is_flag=True, help="Scan a unified diff read from standard input."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@_source_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.argument("paths", nargs=-1, type=click.Path())
+def scan(
+    commits: str | None,
+    files_mode: bool,
+    stdin_mode: bool,
+    fmt: str,
+    output: str | None,
+    paths: tuple[str, ...],
+) -> None:
+    """Scan for CaptchaAI API keys (default: the staged changes).
+
+    \b
+    captchaai-guard scan                      staged changes (git diff --cached)
+    captchaai-guard scan --commits main..HEAD every commit of a range
+    captchaai-guard scan --files [PATHS...]   whole files (default: tracked files)
+    git diff main... | captchaai-guard scan --stdin
+    """
+    from captchaai_guard import gitio
+    from captchaai_guard.report import Summary, renderer
+    from captchaai_guard.scan import scan_commits, scan_diff, scan_files, scan_staged
+
+    chosen = [
+        name
+        for name, on in (("--commits", commits is not None), ("--files", files_mode), ("--stdin", stdin_mode))
+        if on
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"choose one of {', '.join(chosen)}")
+    if paths and not files_mode:
+        raise click.UsageError("PATHS are only accepted with --files")
+
+    stream: Iterator[Finding]
+    if stdin_mode:
+        source = "stdin"
+        stream = scan_diff(_engine(), sys.stdin.buffer)
+    else:
+        root = gitio.repo_root()
+        if commits is not None:
+            source = f"commits {commits}"
+            stream = scan_commits(root, commits.split(), _engine())
+        elif files_mode:
+            source = "files"
+            targets = _expand(paths, root)
+            stream = scan_files(targets, root, _engine())
+        else:
+            source = "staged changes"
+            stream = scan_staged(root, _engine())
+    findings = list(stream)
+    out_stream = sys.stdout
+    summary = Summary(
+        source=source,
+        color=fmt == "text" and output is None and use_color(out_stream),
+    )
+    emit(renderer(fmt)(findings, summary), output)
+    raise SystemExit(EXIT_FINDINGS if findings else EXIT_CLEAN)
+
+
+def _engine() -> Engine:
+    from captchaai_guard.engine import Engine
+
+    return Engine()
+
+
+def _expand(paths: Sequence[str], root: Path) -> list[Path]:
+    """Files named on the command line; directories expand to their files."""
+    from captchaai_guard import gitio
+
+    if not paths:
+        return [root / p for p in gitio.tracked_files(root)]
+    result: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            result.extend(sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts))
+        elif path.is_file():
+            result.append(path)
+        else:
+            raise GuardError(f"no such file or directory: {raw}")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code instead of raising."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="captchaai-guard", standalone_mode=False
+        )
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (EXIT_CLEAN if code is None else EXIT_ERROR)
+    except click.exceptions.Abort:
+        fail("aborted")
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR
+    except GuardError as exc:
+        fail(str(exc))
+        return EXIT_ERROR
+    except BrokenPipeError:
+        _silence_stdout()
+        click.echo("captchaai-guard: error: output closed before the report was written", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return EXIT_ERROR
+    except Exception as exc:  # fail closed, one line, no traceback
+        fail(f"internal error ({type(exc).__name__}): {exc}")
+        return EXIT_ERROR
+    return EXIT_CLEAN
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so exit does not raise."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

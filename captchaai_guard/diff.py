@@ -1,0 +1,294 @@
+"""Streaming parser for the unified diffs git prints.
+
+It reads the diff in large blocks and yields only what a scan needs: the
+*added* lines that may hold a key (see :mod:`captchaai_guard.candidates`),
+with their line number in the new file, and the end of every file section
+(so binary files and file-level context can be settled). Work per byte is
+done in C by ``bytes`` methods; Python code runs per file, per hunk and per
+candidate line, never per line of the diff.
+
+Commit boundaries are lines starting with ``\\x1f`` (the format
+:mod:`captchaai_guard.gitio` asks ``git log`` for).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from captchaai_guard.candidates import candidate_lines
+from captchaai_guard.findings import Commit
+
+BLOCK_SIZE = 1 << 20
+NULL_SHA = re.compile(r"^0+$")
+_BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
+_HUNK = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,(\d+))? @@")
+_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
+_PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
+COMMIT_MARK = "\x1fcommit "
+FIELD_SEP = "\x1e"
+
+
+@dataclass
+class DiffFile:
+    """One file section of a diff."""
+
+    path: str
+    old_path: str | None = None
+    old_blob: str | None = None
+    new_blob: str | None = None
+    binary: bool = False
+    deleted: bool = False
+    mentions: bool = False  # CaptchaAI named in an added or context line
+    commit: Commit | None = None
+
+
+@dataclass(frozen=True)
+class AddedLine:
+    file: DiffFile
+    lineno: int
+    text: bytes  # without the leading '+' and the line break
+
+
+@dataclass(frozen=True)
+class FileEnd:
+    file: DiffFile
+
+
+Event = AddedLine | FileEnd
+
+
+def unquote_path(raw: bytes) -> str:
+    """Undo git's C-style quoting of a path (``"a\\tb"``, octal escapes)."""
+    if not raw.startswith(b'"'):
+        return raw.decode("utf-8", "surrogateescape")
+    body = raw[1:-1] if raw.endswith(b'"') else raw[1:]
+    out = bytearray()
+    i = 0
+    simple = {
+        ord("n"): 10,
+        ord("t"): 9,
+        ord("r"): 13,
+        ord("a"): 7,
+        ord("b"): 8,
+        ord("f"): 12,
+        ord("v"): 11,
+        ord("\\"): 92,
+        ord('"'): 34,
+    }
+    while i < len(body):
+        ch = body[i]
+        if ch == 92 and i + 1 < len(body):
+            nxt = body[i + 1]
+            if 48 <= nxt <= 55:
+                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+                i += 4
+                continue
+            out.append(simple.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return bytes(out).decode("utf-8", "surrogateescape")
+
+
+def _split_quoted(rest: bytes) -> tuple[bytes, bytes] | None:
+    """Split ``"a/x" b/y`` (either side may be quoted) into its two paths."""
+    if rest.startswith(b'"'):
+        i = 1
+        while i < len(rest):
+            if rest[i] == 92:
+                i += 2
+                continue
+            if rest[i] == 34:
+                break
+            i += 1
+        return rest[: i + 1], rest[i + 2 :]
+    if rest.endswith(b'"'):
+        j = rest.rfind(b' "')
+        return rest[:j], rest[j + 1 :]
+    return None
+
+
+def _strip_prefix(path: str, prefix: str) -> str:
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def parse_git_header(line: bytes) -> DiffFile:
+    """``diff --git a/P b/Q`` → a DiffFile named Q (refined by later headers)."""
+    rest = line[len(b"diff --git ") :]
+    quoted = _split_quoted(rest)
+    if quoted is not None:
+        old = _strip_prefix(unquote_path(quoted[0]), "a/")
+        new = _strip_prefix(unquote_path(quoted[1]), "b/")
+        return DiffFile(path=new, old_path=old)
+    # Unquoted: "a/P b/P" is symmetric unless renamed; the rename/+++ lines
+    # that follow give the exact name in that case.
+    n = (len(rest) - 5) // 2
+    if len(rest) == 2 * n + 5 and rest[2 + n : 5 + n] == b" b/" and rest[2 : 2 + n] == rest[5 + n :]:
+        name = rest[5 + n :].decode("utf-8", "surrogateescape")
+        return DiffFile(path=name, old_path=name)
+    sep = rest.find(b" b/")
+    raw = rest[sep + 3 :] if sep != -1 else rest
+    return DiffFile(path=raw.decode("utf-8", "surrogateescape"))
+
+
+def _apply_header(file: DiffFile, line: bytes) -> None:
+    if line.startswith(b"+++ "):
+        target = line[4:].rstrip(b"\t")
+        if target != b"/dev/null":
+            file.path = _strip_prefix(unquote_path(target), "b/")
+    elif line.startswith(b"rename to ") or line.startswith(b"copy to "):
+        file.path = unquote_path(line.split(b" ", 2)[2])
+    elif line.startswith(b"rename from ") or line.startswith(b"copy from "):
+        file.old_path = unquote_path(line.split(b" ", 2)[2])
+    elif line.startswith(b"index "):
+        match = _INDEX.match(line)
+        if match:
+            old, new = match.group(1).decode(), match.group(2).decode()
+            file.old_blob = None if NULL_SHA.match(old) else old
+            file.new_blob = None if NULL_SHA.match(new) else new
+    elif line.startswith(b"deleted file mode"):
+        file.deleted = True
+    elif line.startswith(b"Binary files ") or line.startswith(b"GIT binary patch"):
+        file.binary = True
+
+
+def parse_commit_line(line: bytes) -> Commit:
+    fields = line.decode("utf-8", "replace")[len(COMMIT_MARK) :].split(FIELD_SEP)
+    fields += [""] * (4 - len(fields))
+    return Commit(sha=fields[0].strip(), author=fields[1], email=fields[2], date=fields[3].strip())
+
+
+def _mentions_captchaai(buf: bytes, start: int, end: int) -> bool:
+    """True when an added or context line in ``buf[start:end]`` names CaptchaAI."""
+    for needle in (b"aptcha", b"APTCHA"):
+        pos = buf.find(needle, start, end)
+        while pos != -1:
+            tail = buf[pos + 6 : pos + 9].lower()
+            if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
+                line_start = buf.rfind(b"\n", start, pos) + 1 or start
+                if buf[line_start] != _MINUS:
+                    return True
+            pos = buf.find(needle, pos + 6, end)
+    return False
+
+
+def _new_lines(buf: bytes, start: int, end: int) -> int:
+    """How many lines of the new file start in ``buf[start:end]`` (``start``
+    is a line start): added lines ('+') and context lines (' ')."""
+    if start >= end:
+        return 0
+    first = buf[start] in (_PLUS, _SPACE)
+    return first + buf.count(b"\n+", start, end) + buf.count(b"\n ", start, end)
+
+
+class DiffParser:
+    """Incremental parser: feed whole-line blocks, get events."""
+
+    def __init__(self) -> None:
+        self.file: DiffFile | None = None
+        self.commit: Commit | None = None
+        self.in_hunk = False
+        self.lineno = 0  # new-file line number of the next '+' line
+
+    def _end_file(self) -> Iterator[Event]:
+        if self.file is not None:
+            yield FileEnd(self.file)
+        self.file = None
+        self.in_hunk = False
+
+    def feed(self, buf: bytes) -> Iterator[Event]:
+        """Parse ``buf``, which must start at a line start and end after a
+        line break (or be the final block of the stream)."""
+        bounds = [m.start() + 1 for m in _BOUNDARY.finditer(buf)]
+        if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")):
+            bounds.insert(0, 0)
+        if not bounds or bounds[0] != 0:
+            # The block opens inside the section the previous block left off.
+            yield from self._region(buf, 0, bounds[0] if bounds else len(buf))
+        for start, end in zip(bounds, [*bounds[1:], len(buf)]):
+            body = yield from self._structural(buf, start, end)
+            yield from self._region(buf, body, end)
+
+    def _region(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
+        if start >= end or self.file is None:
+            return
+        if self.in_hunk:
+            yield from self._hunk_body(buf, start, end)
+        else:
+            self._header_lines(buf, start, end)
+
+    def _structural(self, buf: bytes, start: int, end: int) -> Generator[Event, None, int]:
+        """Handle the boundary line at ``start``; return where its body starts."""
+        line_end = buf.find(b"\n", start, end)
+        if line_end == -1:
+            line_end = end
+        line = buf[start:line_end].rstrip(b"\r")
+        if line.startswith(b"diff --git "):
+            yield from self._end_file()
+            self.file = parse_git_header(line)
+            self.file.commit = self.commit
+        elif line.startswith(b"\x1f"):
+            yield from self._end_file()
+            self.commit = parse_commit_line(line)
+        else:  # hunk header
+            match = _HUNK.match(line)
+            if match and self.file is not None:
+                self.in_hunk = True
+                self.lineno = int(match.group(1))
+        return line_end + 1
+
+    def _header_lines(self, buf: bytes, start: int, end: int) -> None:
+        assert self.file is not None
+        for line in buf[start:end].split(b"\n"):
+            if line:
+                _apply_header(self.file, line.rstrip(b"\r"))
+
+    def _hunk_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
+        file = self.file
+        assert file is not None
+        if not file.mentions and _mentions_captchaai(buf, start, end):
+            file.mentions = True
+        cursor, lineno = start, self.lineno
+        for line_start, line_end in candidate_lines(buf, start, end):
+            if buf[line_start] != _PLUS:
+                continue
+            lineno += _new_lines(buf, cursor, line_start)
+            cursor = line_start
+            yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
+        self.lineno = lineno + _new_lines(buf, cursor, end)
+
+    def close(self) -> Iterator[Event]:
+        yield from self._end_file()
+
+
+def parse_stream(stream: IO[bytes], block_size: int = BLOCK_SIZE) -> Iterator[Event]:
+    """Parse a unified diff from ``stream`` in blocks of ``block_size``."""
+    parser = DiffParser()
+    rest = b""
+    while True:
+        data = stream.read(block_size)
+        if not data:
+            break
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            rest = data
+            continue
+        rest = data[cut:]
+        yield from parser.feed(data[:cut] if rest else data)
+    if rest:
+        yield from parser.feed(rest + b"\n")
+    yield from parser.close()
+
+
+def parse_bytes(data: bytes) -> Iterator[Event]:
+    """Parse a whole diff held in memory."""
+    parser = DiffParser()
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    yield from parser.feed(data)
+    yield from parser.close()

@@ -1,0 +1,78 @@
+"""The Finding record, masking and fingerprints.
+
+A Finding keeps the secret in memory (for fingerprints and opt-in
+verification) but never shows it: ``repr`` hides it, and every reporter
+uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+MASK_PREFIX = "***"
+
+
+def mask(secret: str) -> str:
+    """``***`` followed by the last four characters of ``secret``."""
+    return MASK_PREFIX + secret[-4:]
+
+
+def fingerprint(rule_id: str, path: str, secret: str) -> str:
+    """A stable sha256 naming a secret at a path, without revealing it."""
+    data = f"{rule_id}\0{path}\0{secret}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(data).hexdigest()
+
+
+def secret_hash(secret: str) -> str:
+    """sha256 of the secret alone: the same key found twice hashes the same."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Commit:
+    """Where a finding came from when scanning history."""
+
+    sha: str
+    author: str
+    email: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    description: str
+    path: str
+    line: int
+    column: int
+    secret: str = field(repr=False)
+    line_text: str = field(repr=False)
+    commit: Commit | None = None
+    remediation: str = ""
+    status: str | None = None  # live / invalid / unknown after --verify
+
+    @property
+    def masked(self) -> str:
+        return mask(self.secret)
+
+    @property
+    def masked_line(self) -> str:
+        """The offending line, stripped, with every copy of the key masked."""
+        return self.line_text.replace(self.secret, self.masked).strip()
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rule_id, self.path, self.secret)
+
+    @property
+    def secret_hash(self) -> str:
+        return secret_hash(self.secret)
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    @property
+    def message(self) -> str:
+        return f"{self.description}: {self.masked}"

@@ -1,0 +1,202 @@
+"""Running git so that the user's configuration cannot change what we see.
+
+Every diff is asked for with flags and ``-c`` overrides that pin colour,
+prefixes, external diff drivers, textconv, path quoting, relative paths,
+context size, rename detection and submodule format. Failures become
+:class:`~captchaai_guard.errors.GitError` with one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
+from captchaai_guard.errors import GitError
+
+CONFIG_PINS: tuple[str, ...] = (
+    "core.quotePath=true",
+    "color.ui=never",
+    "color.diff=never",
+    "diff.noprefix=false",
+    "diff.mnemonicPrefix=false",
+    "diff.relative=false",
+    "diff.external=",
+    "diff.submodule=short",
+    "diff.renames=true",
+    "log.showSignature=false",
+    "core.pager=cat",
+)
+DIFF_FLAGS: tuple[str, ...] = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--unified=0",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--full-index",
+    "--find-renames",
+    "--diff-filter=d",
+    "--submodule=short",
+    "--no-relative",
+    "--inter-hunk-context=0",
+)
+LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
+_DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+    env["LC_ALL"] = "C"
+    env["LANGUAGE"] = ""
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    return env
+
+
+def git_argv(args: Sequence[str]) -> list[str]:
+    argv = ["git", "--no-pager"]
+    for pin in CONFIG_PINS:
+        argv += ["-c", pin]
+    return argv + list(args)
+
+
+def _first_line(text: bytes) -> str:
+    for line in text.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if line:
+            return line.removeprefix("fatal: ").removeprefix("error: ")
+    return "no message"
+
+
+def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None = None) -> bytes:
+    """Run git and return its stdout; raise GitError on failure."""
+    try:
+        proc = subprocess.run(
+            git_argv(args), cwd=cwd, input=input, capture_output=True, env=git_env(), check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
+    except OSError as exc:
+        raise GitError(f"could not run git: {exc.strerror or exc}") from None
+    if proc.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+    return proc.stdout
+
+
+class GitStream:
+    """A git process whose stdout is read as a stream.
+
+    :meth:`finish` must be called after reading; it raises when git failed or
+    was killed, so a scan that did not see the whole diff never passes.
+    """
+
+    def __init__(self, args: Sequence[str], cwd: str | Path | None = None) -> None:
+        self.args = list(args)
+        try:
+            self.proc = subprocess.Popen(
+                git_argv(args),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=git_env(),
+            )
+        except FileNotFoundError:
+            raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
+        except OSError as exc:
+            raise GitError(f"could not run git: {exc.strerror or exc}") from None
+        assert self.proc.stdout is not None
+        self.stdout: IO[bytes] = self.proc.stdout
+
+    def finish(self) -> None:
+        self.stdout.close()
+        assert self.proc.stderr is not None
+        err = self.proc.stderr.read()
+        self.proc.stderr.close()
+        code = self.proc.wait()
+        if code < 0:
+            raise GitError(f"git {self.args[0]} was killed by signal {-code}; the scan is incomplete")
+        if code != 0:
+            raise GitError(f"git {self.args[0]} failed: {_first_line(err)}")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def repo_root(cwd: str | Path | None = None) -> Path:
+    """The top of the work tree; a clear error outside one or in a bare repo."""
+    try:
+        out = run(["rev-parse", "--is-bare-repository", "--show-toplevel"], cwd=cwd)
+    except GitError as exc:
+        if "not a git repository" in str(exc):
+            raise GitError("not a git repository (run captchaai-guard inside one)") from None
+        raise
+    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    if lines and lines[0] == "true":
+        raise GitError("this is a bare repository: there is no index or work tree to scan")
+    if len(lines) < 2 or not lines[1]:
+        raise GitError("not inside a git work tree")
+    return Path(lines[1])
+
+
+def staged_diff(root: Path) -> GitStream:
+    return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root)
+
+
+def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
+    """Every commit of ``revisions`` with its own patch, added lines as '+'."""
+    return GitStream(["log", "-p", LOG_FORMAT, "--no-merges", *DIFF_FLAGS, *revisions], cwd=root)
+
+
+class BlobReader:
+    """Reads blobs by sha through one lazily started ``git cat-file --batch``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def read(self, sha: str) -> bytes:
+        if self.proc is None:
+            try:
+                self.proc = subprocess.Popen(
+                    git_argv(["cat-file", "--batch"]),
+                    cwd=self.root,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=git_env(),
+                )
+            except OSError as exc:
+                raise GitError(f"could not run git cat-file: {exc}") from None
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(sha.encode() + b"\n")
+            self.proc.stdin.flush()
+            header = self.proc.stdout.readline().split()
+        except OSError as exc:
+            raise GitError(f"git cat-file failed: {exc}") from None
+        if len(header) != 3 or header[1] != b"blob":
+            raise GitError(f"git cat-file could not read blob {sha[:12]}")
+        size = int(header[2])
+        data = self.proc.stdout.read(size + 1)[:size]
+        if len(data) != size:
+            raise GitError(f"git cat-file stopped while reading blob {sha[:12]}")
+        return data
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            self.proc.stdin.close()
+            self.proc.stdout.close()
+            self.proc.wait()
+            self.proc = None
+
+
+def tracked_files(root: Path) -> list[str]:
+    out = run(["ls-files", "-z", "--cached"], cwd=root)
+    return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]

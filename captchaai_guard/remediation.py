@@ -1,0 +1,117 @@
+"""How to fix a blocked commit, in the language of the offending file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+ENV_VAR = "CAPTCHAAI_API_KEY"
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    read: str  # how code in this language reads the variable
+
+
+_PY = Language("Python", 'api_key = os.environ["{var}"]  # import os')
+_JS = Language("JavaScript/TypeScript", "const apiKey = process.env.{var};")
+_SH = Language("shell", 'curl -F "key=${var}" https://ocr.captchaai.com/in.php')
+_PS = Language("PowerShell", "$apiKey = $env:{var}")
+_CMD = Language("Windows CMD", "echo %{var}%")
+_PHP = Language("PHP", "$apiKey = getenv('{var}');")
+_GO = Language("Go", 'apiKey := os.Getenv("{var}")')
+_CS = Language("C#", 'var apiKey = Environment.GetEnvironmentVariable("{var}");')
+_JAVA = Language("Java", 'String apiKey = System.getenv("{var}");')
+_RUBY = Language("Ruby", "api_key = ENV.fetch('{var}')")
+_CONFIG = Language(
+    "configuration", "reference the variable instead of the value, e.g. ${var} or ${{{{ secrets.{var} }}}}"
+)
+_DOTENV = Language(".env", "keep this file out of git: add it to .gitignore and unstage it")
+
+_BY_SUFFIX: dict[str, Language] = {
+    ".py": _PY,
+    ".pyw": _PY,
+    ".ipynb": _PY,
+    ".js": _JS,
+    ".mjs": _JS,
+    ".cjs": _JS,
+    ".jsx": _JS,
+    ".ts": _JS,
+    ".tsx": _JS,
+    ".vue": _JS,
+    ".sh": _SH,
+    ".bash": _SH,
+    ".zsh": _SH,
+    ".ksh": _SH,
+    ".ps1": _PS,
+    ".psm1": _PS,
+    ".bat": _CMD,
+    ".cmd": _CMD,
+    ".php": _PHP,
+    ".go": _GO,
+    ".cs": _CS,
+    ".java": _JAVA,
+    ".kt": _JAVA,
+    ".rb": _RUBY,
+    ".yml": _CONFIG,
+    ".yaml": _CONFIG,
+    ".json": _CONFIG,
+    ".toml": _CONFIG,
+    ".ini": _CONFIG,
+    ".cfg": _CONFIG,
+    ".conf": _CONFIG,
+    ".md": _SH,
+}
+
+
+def language_of(path: str) -> Language:
+    pure = PurePosixPath(path)
+    name = pure.name.lower()
+    if name == ".env" or name.startswith(".env."):
+        return _DOTENV
+    if name in ("dockerfile", "containerfile") or name.endswith(".dockerfile"):
+        return Language("Dockerfile", "pass it at run time: docker run -e {var} ...; never ENV or ARG")
+    return _BY_SUFFIX.get(pure.suffix.lower(), _SH)
+
+
+def _variable(line: str) -> str:
+    """The rotation key's own name when the line uses one (CAPTCHAAI_API_KEY_2 ...)."""
+    upper = line.upper()
+    for n in range(2, 10):
+        if f"{ENV_VAR}_{n}" in upper:
+            return f"{ENV_VAR}_{n}"
+    return ENV_VAR
+
+
+def advice(items: Iterable[tuple[str, str]], *, hook: bool = False) -> str:
+    """The fix block for findings given as ``(path, masked_line)`` pairs."""
+    pairs = list(items)
+    variables = sorted({_variable(line) for _, line in pairs}) or [ENV_VAR]
+    var = variables[0]
+    lines = [
+        "How to fix: move the key out of the code into the environment.",
+        f"  1. Set {var} in your environment (not in a tracked file):",
+        f'       Linux/macOS:     export {var}="<your key>"',
+        f'       PowerShell:      $env:{var} = "<your key>"',
+        f"       Windows CMD:     set {var}=<your key>",
+        f"     or put {var}=<your key> in a .env file that .gitignore lists.",
+        "  2. Read it from the environment where the key was:",
+    ]
+    seen: set[str] = set()
+    for path, line in pairs:
+        lang = language_of(path)
+        if lang.name in seen:
+            continue
+        seen.add(lang.name)
+        lines.append(f"       {lang.name} ({path}): {lang.read.format(var=_variable(line))}")
+    lines += [
+        "  3. Or let captchaai-guard do it: captchaai-guard fix (try --dry-run first).",
+        "If the key was already pushed, rotate it in the CaptchaAI dashboard now:",
+        "  removing it in a later commit does not remove it from git history.",
+        "A documented fake key? Add the comment 'captchaai-guard: allow' to that line.",
+    ]
+    if hook:
+        lines.append("Deliberately committing anyway: git commit --no-verify (not recommended).")
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Scan drivers: sources in, findings out.
+
+Each driver reads one kind of source (the staged diff, a commit range, a
+unified diff on stdin, whole files), runs the diff parser and the engine,
+and yields :class:`~captchaai_guard.findings.Finding` objects. Usable as a
+library::
+
+    from captchaai_guard.scan import scan_staged
+    findings = list(scan_staged(Path(".")))
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Collection, Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from captchaai_guard import gitio
+from captchaai_guard.candidates import candidate_lines
+from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream
+from captchaai_guard.engine import Engine, Match, mentions_captchaai
+from captchaai_guard.errors import GuardError
+from captchaai_guard.findings import Commit, Finding
+
+PathFilter = Callable[[str], bool]
+BlobSource = Callable[[str], bytes]
+_SNIFF = 8000
+
+
+def decode_line(raw: bytes) -> str:
+    """Bytes of one line to text; undecodable bytes never hide a key."""
+    return raw.decode("utf-8", "replace")
+
+
+def to_text_bytes(data: bytes) -> bytes | None:
+    """Normalise file content to UTF-8 bytes, or None when it is binary.
+
+    UTF-16 and UTF-32 with a byte-order mark are text; NUL bytes in the first
+    8000 bytes (git's own test) mean binary.
+    """
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, "replace").encode("utf-8")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if b"\0" in data[:_SNIFF]:
+        return None
+    return data
+
+
+def _finding(match: Match, path: str, lineno: int, text: str, commit: Commit | None) -> Finding:
+    rule = match.rule
+    return Finding(
+        rule_id=rule.id,
+        description=rule.description,
+        path=path,
+        line=lineno,
+        column=match.column,
+        secret=match.secret,
+        line_text=text,
+        commit=commit,
+        remediation=rule.remediation,
+    )
+
+
+def scan_content(
+    engine: Engine,
+    path: str,
+    data: bytes,
+    *,
+    commit: Commit | None = None,
+    skip_lines: Collection[bytes] = (),
+) -> Iterator[Finding]:
+    """Scan the whole content of one file (all of it counts as added).
+
+    Lines whose bytes are in ``skip_lines`` are not reported (used to judge
+    only the new lines of a file git calls binary).
+    """
+    text = to_text_bytes(data)
+    if text is None:
+        return
+    file_context: bool | None = None
+    lineno, cursor = 1, 0
+    for start, end in candidate_lines(text):
+        lineno += text.count(b"\n", cursor, start)
+        cursor = start
+        raw = text[start:end].rstrip(b"\r")
+        if raw in skip_lines:
+            continue
+        line = decode_line(raw)
+        for match in engine.match_line(path, line):
+            if match.needs_file_context:
+                if file_context is None:
+                    file_context = mentions_captchaai(decode_line(text))
+                if not file_context:
+                    continue
+            yield _finding(match, path, lineno, line, commit)
+
+
+def _lines(data: bytes) -> set[bytes]:
+    text = to_text_bytes(data)
+    return set() if text is None else {line.rstrip(b"\r") for line in text.split(b"\n")}
+
+
+def scan_diff(
+    engine: Engine,
+    stream: IO[bytes],
+    *,
+    blobs: BlobSource | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
+    """Scan the added lines of a unified diff read from ``stream``.
+
+    ``blobs`` reads a blob by sha: it settles file-level context and lets
+    files git calls binary be checked for text it could not show (UTF-16,
+    ``-diff`` attributes). ``include`` limits the scan to some paths.
+    """
+    pending: list[Finding] = []
+    for event in parse_stream(stream):
+        if isinstance(event, AddedLine):
+            file = event.file
+            if include is not None and not include(file.path):
+                continue
+            line = decode_line(event.text)
+            for match in engine.match_line(file.path, line):
+                finding = _finding(match, file.path, event.lineno, line, file.commit)
+                if match.needs_file_context and not file.mentions:
+                    pending.append(finding)
+                else:
+                    yield finding
+        elif isinstance(event, FileEnd):
+            file = event.file
+            if include is not None and not include(file.path):
+                continue
+            if pending:
+                if _has_context(file, blobs):
+                    yield from pending
+                pending = []
+            if file.binary and blobs is not None and file.new_blob and not file.deleted:
+                old = _lines(blobs(file.old_blob)) if file.old_blob else set()
+                yield from scan_content(
+                    engine, file.path, blobs(file.new_blob), commit=file.commit, skip_lines=old
+                )
+
+
+def _has_context(file: DiffFile, blobs: BlobSource | None) -> bool:
+    if file.mentions:
+        return True
+    if blobs is None or not file.new_blob:
+        return False
+    return mentions_captchaai(decode_line(blobs(file.new_blob)))
+
+
+def _run_stream(
+    engine: Engine, stream: gitio.GitStream, root: Path, include: PathFilter | None
+) -> Iterator[Finding]:
+    blobs = gitio.BlobReader(root)
+    completed = False
+    try:
+        yield from scan_diff(engine, stream.stdout, blobs=blobs.read, include=include)
+        completed = True
+    finally:
+        if completed:
+            stream.finish()
+        else:
+            stream.kill()
+        blobs.close()
+
+
+def scan_staged(
+    root: Path, engine: Engine | None = None, include: PathFilter | None = None
+) -> Iterator[Finding]:
+    """Findings in the added lines of what will be committed (the index)."""
+    return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include)
+
+
+def scan_commits(root: Path, revisions: Iterable[str], engine: Engine | None = None) -> Iterator[Finding]:
+    """Findings in the added lines of every commit of ``revisions``."""
+    return _run_stream(engine or Engine(), gitio.log_diff(root, list(revisions)), root, None)
+
+
+def scan_files(paths: Iterable[Path], root: Path, engine: Engine | None = None) -> Iterator[Finding]:
+    """Findings in the whole content of files (paths reported relative to ``root``)."""
+    engine = engine or Engine()
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            name = path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        yield from scan_content(engine, name, data)

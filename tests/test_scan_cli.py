@@ -1,0 +1,126 @@
+"""End-to-end: the installed console script against real repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import Repo, fake_key
+
+
+def test_staged_key_blocks_with_masked_report(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("app.py", f'import os\nCAPTCHAAI_API_KEY = "{key}"\n')
+    result = repo.run("scan")
+    assert result.code == 1
+    assert "app.py:2:22" in result.out
+    assert "captchaai-guide-assignment" in result.out
+    assert f"***{key[-4:]}" in result.out
+    assert key not in result.out + result.err
+    assert 'os.environ["CAPTCHAAI_API_KEY"]' in result.out
+    assert "rotate" in result.out
+
+
+def test_clean_change_passes(repo: Repo) -> None:
+    repo.stage("app.py", 'import os\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\n')
+    result = repo.run("scan")
+    assert result.code == 0, result.out
+    assert "no CaptchaAI API keys" in result.out
+
+
+def test_removed_key_is_not_blocked(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    repo.commit()
+    repo.stage("app.py", 'import os\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\n')
+    assert repo.run("scan").code == 0
+
+
+def test_index_not_work_tree_is_judged(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("app.py", "x = 1\n")
+    repo.write("app.py", f'x = 1\nCAPTCHAAI_API_KEY = "{key}"\n')  # not staged
+    assert repo.run("scan").code == 0
+    repo.git("add", "app.py")
+    repo.write("app.py", "x = 1\n")  # staged key, clean work tree
+    assert repo.run("scan").code == 1
+
+
+def test_json_format(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("config/settings.json", f'{{"key": "{key}"}}\n')
+    result = repo.run("scan", "--format", "json")
+    assert result.code == 1
+    doc = json.loads(result.out)
+    (finding,) = doc["findings"]
+    assert finding["path"] == "config/settings.json"
+    assert finding["line"] == 1
+    assert finding["column"] == 10
+    assert finding["masked"] == "***" + key[-4:]
+    assert finding["commit"] is None
+    assert len(finding["fingerprint"]) == 64
+    assert {"rule_id", "message"} <= finding.keys()
+    assert key not in result.out
+
+
+def test_not_a_repository_is_exit_2_one_line(tmp_path: Path, repo: Repo) -> None:
+    result = repo.run("scan", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err.strip().count("\n") == 0
+    assert "not a git repository" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_bad_option_is_exit_2(repo: Repo) -> None:
+    result = repo.run("scan", "--no-such-option")
+    assert result.code == 2
+    assert "Traceback" not in result.err
+
+
+def test_version_and_help(repo: Repo) -> None:
+    version = repo.run("--version")
+    assert version.code == 0 and "captchaai-guard" in version.out
+    for args in (["--help"], ["scan", "--help"]):
+        result = repo.run(*args)
+        assert result.code == 0 and "Usage" in result.out
+
+
+def test_allow_marker(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("docs.py", f'CAPTCHAAI_API_KEY = "{key}"  # captchaai-guard: allow\n')
+    assert repo.run("scan").code == 0
+
+
+def test_commits_range_finds_key_removed_later(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("README.md", "hello\n")
+    base = repo.commit("base")
+    repo.stage("run.sh", f"export CAPTCHAAI_API_KEY={key}\n")
+    added = repo.commit("add key")
+    repo.stage("run.sh", "echo clean\n")
+    repo.commit("remove key")
+    result = repo.run("scan", "--commits", f"{base}..HEAD", "--format", "json")
+    assert result.code == 1
+    (finding,) = json.loads(result.out)["findings"]
+    assert finding["commit"] == added
+    assert finding["author"] == "Test Author"
+
+
+def test_stdin_diff(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("a.txt", "x\n")
+    repo.commit()
+    repo.stage("a.txt", f"x\nCAPTCHAAI_API_KEY={key}\n")
+    diff = repo.git("diff", "--cached").encode()
+    result = repo.run("scan", "--stdin", input=diff)
+    assert result.code == 1 and "a.txt:2:" in result.out
+
+
+def test_files_mode_scans_whole_content(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("deploy/run.sh", f"export CAPTCHAAI_API_KEY={key}\n")
+    repo.commit()
+    assert repo.run("scan").code == 0
+    result = repo.run("scan", "--files")
+    assert result.code == 1 and "deploy/run.sh:1:" in result.out
+    assert repo.run("scan", "--files", "deploy").code == 1
