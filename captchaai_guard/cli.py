@@ -6,6 +6,7 @@ exits 0 when clean, 1 on findings, 2 on any error, with one line on stderr.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -51,7 +52,29 @@ def emit(text: str, output: str | None) -> None:
         raise GuardError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Sub-commands that live in their own modules, imported only when used:
+# name -> "module:attribute" (a click.Command).
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a sub-command's module only when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        module = importlib.import_module(module_name)
+        command = getattr(module, attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="captchaai-guard")
 def cli() -> None:
     """Stop CaptchaAI API keys from leaking through git.
