@@ -1,0 +1,40 @@
+"""The scan path stays lean: GitPython is never imported by a scan, and the
+library modules never import click."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import Repo
+
+
+def _imported(code: str, cwd: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+def test_scan_does_not_import_gitpython(repo: Repo) -> None:
+    repo.stage("a.txt", "hello\n")
+    names = _imported(
+        "import sys; from captchaai_guard.cli import main; sys.argv=['captchaai-guard','scan']; main()",
+        str(repo.path),
+    )
+    assert "captchaai_guard.scan" in names
+    assert "git" not in names
+
+
+def test_library_does_not_import_click(repo: Repo) -> None:
+    names = _imported(
+        "from pathlib import Path; from captchaai_guard.scan import scan_staged;"
+        " list(scan_staged(Path('.')))",
+        str(repo.path),
+    )
+    assert "captchaai_guard.engine" in names
+    assert "click" not in names and "git" not in names
