@@ -8,6 +8,7 @@ context size, rename detection and submodule format. Failures become
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Sequence
@@ -149,9 +150,50 @@ def staged_diff(root: Path) -> GitStream:
     return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root)
 
 
+# git 2.36 added remerge-diff: a merge shows only what it changed beyond
+# merging its parents (conflict resolutions, "evil" edits).
+REMERGE_VERSION = (2, 36)
+
+
+@functools.lru_cache(maxsize=1)
+def git_version() -> tuple[int, ...]:
+    """The version of the git on PATH, e.g. ``(2, 39, 5)``; ``()`` if unknown."""
+    out = run(["version"]).decode("ascii", "replace").split()
+    digits = out[2].split(".") if len(out) >= 3 else []
+    parts: list[int] = []
+    for part in digits:
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def merge_flags(version: tuple[int, ...]) -> list[str]:
+    """How ``git log`` shows merges: their own changes when git can, else none."""
+    return ["--diff-merges=remerge"] if version >= REMERGE_VERSION else ["--no-merges"]
+
+
 def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
-    """Every commit of ``revisions`` with its own patch, added lines as '+'."""
-    return GitStream(["log", "-p", LOG_FORMAT, "--no-merges", *DIFF_FLAGS, *revisions], cwd=root)
+    """Every commit of ``revisions`` with its own patch, added lines as '+'.
+
+    Each commit is diffed against its parent, so a key added in one commit
+    and removed in the next is still seen. A merge shows only what it added
+    beyond merging its parents (with git >= 2.36; older git skips merges,
+    whose parents' commits are in the range anyway).
+    """
+    merges = merge_flags(git_version())
+    return GitStream(["log", "-p", LOG_FORMAT, *merges, *DIFF_FLAGS, *revisions], cwd=root)
+
+
+def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
+    """How many commits ``log_diff`` will show (for a progress bar); None if git cannot tell."""
+    merges = [] if git_version() >= REMERGE_VERSION else ["--no-merges"]
+    try:
+        out = run(["rev-list", "--count", *merges, *revisions], cwd=root)
+    except GitError:
+        return None
+    text = out.decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
 
 
 class BlobReader:
