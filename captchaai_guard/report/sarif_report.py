@@ -71,7 +71,7 @@ def _help_markdown(rule: Rule) -> str:
             rule.remediation,
             "",
             "1. Set `CAPTCHAAI_API_KEY` in the environment or a git-ignored `.env` file.",
-            "2. Read it where the key was, e.g. `os.environ[\"CAPTCHAAI_API_KEY\"]` in Python.",
+            '2. Read it where the key was, e.g. `os.environ["CAPTCHAAI_API_KEY"]` in Python.',
             "3. If the key was ever pushed, rotate it in the CaptchaAI dashboard: removing it in a later "
             "commit does not remove it from git history.",
             "",
