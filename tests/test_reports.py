@@ -269,3 +269,16 @@ def test_clean_scan_in_github_format(repo: Repo) -> None:
     result = repo.run("scan", "--format", "github")
     assert result.code == 0
     assert result.out == "captchaai-guard: no CaptchaAI API keys found in staged changes.\n"
+
+
+def test_sarif_file_outside_the_repository_gets_a_file_uri(repo: Repo, tmp_path: Path) -> None:
+    key = fake_key()
+    outside = tmp_path / "elsewhere" / "old settings.env"
+    outside.parent.mkdir()
+    outside.write_text(f"CAPTCHAAI_API_KEY={key}\n", encoding="utf-8")
+    result = repo.run("scan", "--files", str(outside), "--format", "sarif")
+    (found,) = sarif_results(result.out)
+    location = found["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": outside.as_uri()}
+    assert "%20" in location["uri"]
+    assert_no_key(key, result.out)
