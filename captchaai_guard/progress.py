@@ -7,6 +7,7 @@ it beyond an optional ``progress(done)`` callback.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import IO
@@ -25,6 +26,13 @@ def bar(done: int, total: int, label: str, width: int = WIDTH) -> str:
     return f"{label} [{'#' * filled}{'.' * (width - filled)}] {done:>{len(str(total))}}/{total} {percent:3d}%"
 
 
+def _columns(stream: IO[str]) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class Progress:
     """Redraws one line with ``\\r`` at most every ``interval`` seconds;
     :meth:`close` wipes it so the report that follows starts clean."""
@@ -37,12 +45,14 @@ class Progress:
         *,
         interval: float = INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        columns: int | None = None,
     ) -> None:
         self.total = total
         self.stream = stream
         self.label = label
         self.interval = interval
         self.clock = clock
+        self.columns = columns if columns is not None else _columns(stream)
         self.done = 0
         self.shown = 0  # length of the line on screen
         self.last = float("-inf")
@@ -56,6 +66,7 @@ class Progress:
         self._draw(bar(done, self.total, self.label))
 
     def _draw(self, line: str) -> None:
+        line = line[: max(1, self.columns - 1)]  # a wrapped line could not be redrawn
         pad = " " * max(0, self.shown - len(line))
         self.stream.write("\r" + line + pad)
         self.stream.flush()

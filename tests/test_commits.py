@@ -186,7 +186,7 @@ def test_progress_bar_on_a_terminal_only(repo: Repo) -> None:
 def test_progress_printer_draws_throttles_and_wipes() -> None:
     clock = iter([0.0, 0.01, 0.5, 0.51, 0.52]).__next__
     stream = io.StringIO()
-    progress = Progress(4, stream, "scan", interval=0.1, clock=clock)
+    progress = Progress(4, stream, "scan", interval=0.1, clock=clock, columns=80)
     progress.update(1)  # t=0: drawn
     progress.update(2)  # t=0.01: too soon
     progress.update(3)  # t=0.5: drawn
@@ -196,6 +196,13 @@ def test_progress_printer_draws_throttles_and_wipes() -> None:
     assert "1/4  25%" in drawn and "2/4" not in drawn and "3/4  75%" in drawn and "4/4 100%" in drawn
     progress.close()
     assert stream.getvalue().endswith("\r" + " " * len(bar(4, 4, "scan")) + "\r")
+
+
+def test_progress_line_fits_the_terminal() -> None:
+    stream = io.StringIO()
+    progress = Progress(1000, stream, "captchaai-guard: scanning commits", columns=40)
+    progress.update(500)
+    assert stream.getvalue() == "\r" + bar(500, 1000, "captchaai-guard: scanning commits")[:39]
 
 
 def test_bar_text() -> None:
