@@ -48,7 +48,7 @@ CONFIG_DIR = ".captchaai"
 # unsolvable captcha, a network error) is not the key's fault.
 ROTATION_ERRORS = ("ZERO_BALANCE", "WRONG_USER_KEY", "KEY_DOES_NOT_EXIST")
 _ROTATION_ERROR = re.compile(
-    r"(?<![A-Za-z0-9])(?:ERROR_)?(" + "|".join(ROTATION_ERRORS) + r")(?![A-Za-z0-9])", re.IGNORECASE
+    r"(?<![A-Za-z0-9_])(?:ERROR_)?(" + "|".join(ROTATION_ERRORS) + r")(?![A-Za-z0-9_])", re.IGNORECASE
 )
 _KEY_SHAPE = re.compile(r"[0-9a-fA-F]{32}")
 _HEX_KEY = re.compile(r"(?<![A-Za-z0-9])[0-9a-fA-F]{32}(?![A-Za-z0-9])")
