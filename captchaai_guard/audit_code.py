@@ -26,7 +26,7 @@ _KEY_WORD = re.compile(r"api[_-]?key|apikey|client[_-]?key|clientkey|[?&]key=|[\
 _VAR = re.compile(r"CAPTCHAAI_API_KEY(?:_[2-9])?\b")
 _ENV_READ = re.compile(
     r"os\.environ|getenv\s*\(|environ\.get|process\.env|import\.meta\.env|Deno\.env|\bENV\s*(?:\[|\.fetch)"
-    r"|\$env:|System\.getenv|GetEnvironmentVariable|env::var|os\.LookupEnv|\$_ENV|\$_SERVER|\benv\s*\("
+    r"|\$env:|System\.getenv|GetEnvironmentVariable|env::var|os\.Getenv|os\.LookupEnv|\$_ENV|\$_SERVER|\benv\s*\("
     r"|dotenv_values|\$\{?CAPTCHAAI_API_KEY|%CAPTCHAAI_API_KEY%"
 )
 _DOTENV = re.compile(r"dotenv", re.IGNORECASE)
