@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -501,3 +502,29 @@ def test_readme_rotation_section(repo: Repo) -> None:
         "line": 5,
         "detail": "documents key rotation",
     }
+
+
+def test_checks_import_neither_click_nor_gitpython() -> None:
+    code = (
+        "import sys, captchaai_guard.audit, captchaai_guard.audit_report; "
+        "print(sorted(n for n in ('click', 'git') if n in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_no_output_ever_holds_a_key(repo: Repo) -> None:
+    keys = [fake_key() for _ in range(6)]
+    repo.stage("client.py", CLIENT + f'print("{keys[0]}")\nlogger.info(f"{{api_key}} {keys[1]}")\n')
+    repo.stage(".env", f"CAPTCHAAI_API_KEY={keys[2]}\nCAPTCHAAI_API_KEY_2={keys[3]}\n")
+    repo.write(".env.production", f"CAPTCHAAI_API_KEY={keys[2]}\n")
+    repo.stage("old.yaml", f"captchaai:\n  api_key: {keys[4]}\n")
+    repo.commit()
+    repo.git("rm", "-q", "old.yaml")
+    repo.commit()
+    repo.write(".env.development", f"CAPTCHAAI_API_KEY={keys[5]}\n")
+    outputs = [repo.run("audit", *args) for args in ([], ["--history"], ["--format", "json", "--history"])]
+    assert [r.code for r in outputs] == [1, 1, 1]
+    for result in outputs:
+        for key in keys:
+            assert key not in result.out + result.err
