@@ -242,12 +242,12 @@ def check_logging_masks(ctx: AuditContext) -> Item:
     filter_used = [
         Evidence("installs the key-masking log filter", path)
         for path, text in files
-        if audit_code.MASKING_FILTER.search(text)
+        if audit_code.uses_masking_filter(text)
     ]
     raw: list[Evidence] = []
     covered: list[Evidence] = []
     for path, text in files:
-        wrapped = audit_code.SECURE_WRAPPER.search(text) is not None
+        wrapped = audit_code.uses_secure_wrapper(text)
         for hit in audit_code.raw_key_logs(text):
             what = f"{hit.call} formats {hit.name}"
             if hit.logging and filter_used:
@@ -306,6 +306,7 @@ def check_separate_keys(ctx: AuditContext) -> Item:
     separate = [
         Evidence("separate variable per environment", path, n)
         for path, text in ctx.code_files()
+        if "CAPTCHAAI_API_KEY_" in text.upper() and _SEPARATE_VARS.search(text)
         for n, line in enumerate(text.splitlines(), 1)
         if _SEPARATE_VARS.search(line)
     ]
@@ -380,6 +381,8 @@ def check_rotation_plan(ctx: AuditContext) -> Item:
                     evidence.append(Evidence("documents key rotation", path, n))
                     break
     for path, text in [*ctx.code_files(), *((p, ctx.text(p) or "") for p in ctx.env_files())]:
+        if not ("CAPTCHAAI_API_KEY_" in text or "KeyRotator" in text) or not _ROTATION_VARS.search(text):
+            continue
         for n, line in enumerate(text.splitlines(), 1):
             if _ROTATION_VARS.search(line):
                 evidence.append(Evidence("rotation keys configured", path, n))

@@ -8,9 +8,9 @@ numbers and identifier names, never values.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 CODE_SUFFIXES = frozenset(
     {
@@ -44,6 +44,7 @@ _LOG_CALL = re.compile(
 _KEY_NAME = re.compile(
     r"(?:api_?key|apikey|client_?key|clientkey|captcha_?ai_?(?:api_?)?key(?:_[2-9])?)", re.IGNORECASE
 )
+_KEY_WORDS = re.compile(r"key", re.IGNORECASE)  # cheap prefilter for _KEY_NAME and .value
 _SAFE_NAME = re.compile(r"mask|redact|safe|secure|hash|last|len|prefix|suffix|finger|hint", re.IGNORECASE)
 _IDENT = re.compile(r"[$@]?[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
 _DOLLAR_NAME = re.compile(r"\$\{([^}]*)\}|#\{([^}]*)\}|\$(?:env:)?([A-Za-z_]\w*)")
@@ -58,7 +59,17 @@ SECURE_WRAPPER = re.compile(r"\bSecureApiKey\b")
 
 
 def is_code(path: str) -> bool:
-    return PurePosixPath(path).suffix.lower() in CODE_SUFFIXES
+    return posixpath.splitext(path)[1].lower() in CODE_SUFFIXES
+
+
+def uses_masking_filter(text: str) -> bool:
+    return ("KeyMaskingFilter" in text or "install_log_masking" in text) and MASKING_FILTER.search(
+        text
+    ) is not None
+
+
+def uses_secure_wrapper(text: str) -> bool:
+    return "SecureApiKey" in text and SECURE_WRAPPER.search(text) is not None
 
 
 def is_comment(line: str) -> bool:
@@ -67,7 +78,11 @@ def is_comment(line: str) -> bool:
 
 def captchaai_use(text: str) -> int | None:
     """The first line of code that talks to CaptchaAI and handles a key, or None."""
-    if not _CAPTCHAAI.search(text) or not (_KEY_WORD.search(text) or _VAR.search(text)):
+    if (
+        "captcha" not in text.lower()
+        or not _CAPTCHAAI.search(text)
+        or not (_KEY_WORD.search(text) or _VAR.search(text))
+    ):
         return None
     for number, line in enumerate(text.splitlines(), 1):
         if _CAPTCHAAI.search(line) and not is_comment(line):
@@ -77,8 +92,10 @@ def captchaai_use(text: str) -> int | None:
 
 def env_reads(text: str) -> list[int]:
     """Lines that read CAPTCHAAI_API_KEY from the environment or a dotenv file."""
-    dotenv = _DOTENV.search(text) is not None
     helpers = "captchaai_guard" in text
+    if not (helpers or _VAR.search(text)):
+        return []
+    dotenv = _DOTENV.search(text) is not None
     found = []
     for number, line in enumerate(text.splitlines(), 1):
         if is_comment(line):
@@ -154,9 +171,11 @@ def _raw_names(fragment: str) -> list[str]:
 
 def raw_key_logs(text: str) -> list[RawKeyLog]:
     """print/logging calls on one line that format a raw key variable."""
-    found = []
+    found: list[RawKeyLog] = []
+    if not _KEY_WORDS.search(text):
+        return found
     for number, line in enumerate(text.splitlines(), 1):
-        if is_comment(line):
+        if not _KEY_WORDS.search(line) or is_comment(line):
             continue
         for call in _LOG_CALL.finditer(line):
             head = re.sub(r"\s+", "", call.group("call"))
