@@ -58,7 +58,9 @@ def emit(text: str, output: str | None) -> None:
 
 # Sub-commands that live in their own modules, imported only when used:
 # name -> "module:attribute" (a click.Command).
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "audit": "captchaai_guard.audit_cli:audit",
+}
 
 
 class LazyGroup(click.Group):
