@@ -87,7 +87,7 @@ def scan_content(
         return
     file_context: bool | None = None
     lineno, cursor = 1, 0
-    for start, end in candidate_lines(text):
+    for start, end in candidate_lines(text, keywords=engine.keywords, every_line=engine.every_line):
         lineno += text.count(b"\n", cursor, start)
         cursor = start
         raw = text[start:end].rstrip(b"\r")
@@ -122,7 +122,7 @@ def scan_diff(
     ``-diff`` attributes). ``include`` limits the scan to some paths.
     """
     pending: list[Finding] = []
-    for event in parse_stream(stream):
+    for event in parse_stream(stream, keywords=engine.keywords, every_line=engine.every_line):
         if isinstance(event, AddedLine):
             file = event.file
             if include is not None and not include(file.path):
@@ -180,21 +180,33 @@ def scan_staged(
     return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include)
 
 
-def scan_commits(root: Path, revisions: Iterable[str], engine: Engine | None = None) -> Iterator[Finding]:
+def scan_commits(
+    root: Path,
+    revisions: Iterable[str],
+    engine: Engine | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
     """Findings in the added lines of every commit of ``revisions``."""
-    return _run_stream(engine or Engine(), gitio.log_diff(root, list(revisions)), root, None)
+    return _run_stream(engine or Engine(), gitio.log_diff(root, list(revisions)), root, include)
 
 
-def scan_files(paths: Iterable[Path], root: Path, engine: Engine | None = None) -> Iterator[Finding]:
+def scan_files(
+    paths: Iterable[Path],
+    root: Path,
+    engine: Engine | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
     """Findings in the whole content of files (paths reported relative to ``root``)."""
     engine = engine or Engine()
     for path in paths:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
-        try:
             name = path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             name = path.as_posix()
+        if include is not None and not include(name):
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
         yield from scan_content(engine, name, data)
