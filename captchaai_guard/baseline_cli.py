@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from captchaai_guard.cli import config_option, emit, load_config
+from captchaai_guard.errors import GuardError
 
 
 @click.command()
@@ -33,6 +34,11 @@ def baseline(config_path: str | None, output: str | None) -> None:
     present = [path for path in files if path.is_file()]
     findings = list(scan_files(present, root, settings.engine(), settings.include()))
     target = output or str(root / store.BASELINE_FILE)
+    if target != "-":
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GuardError(f"cannot create the folder of {target}: {exc.strerror or exc}") from None
     emit(store.render(findings), target)
     if target != "-":
         where = Path(target)
