@@ -28,17 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from captchaai_guard import regex_guard
 from captchaai_guard.errors import ConfigError
 from captchaai_guard.rules import RULES, Rule
 
 if TYPE_CHECKING:
     from captchaai_guard.engine import Engine
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 CONFIG_FILE = ".captchaai-guard.toml"
 PYPROJECT = "pyproject.toml"
@@ -172,6 +166,11 @@ def load(root: Path | None, explicit: str | Path | None = None) -> Config:
 
 
 def parse_file(path: Path, pyproject: bool = False) -> Config:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 only
+        import tomli as tomllib
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -290,6 +289,8 @@ def _checked_regex(raw: str, error: Callable[[str], ConfigError]) -> str:
         raise error(f"invalid regex: {exc}") from None
     if compiled.match(""):
         raise error("regex matches the empty string")
+    from captchaai_guard import regex_guard
+
     try:
         regex_guard.check(raw)
     except regex_guard.UnsafeRegex as exc:
