@@ -201,12 +201,15 @@ def parse(doc: dict[str, Any], path: Path, prefix: str = "") -> Config:
         if key not in _KEYS:
             raise error(key, f"unknown key (known keys: {', '.join(_KEYS)})")
     exclude = _strings(doc, "exclude", error)
-    allow: list[re.Pattern[str]] = []
-    for i, raw in enumerate(_strings(doc, "allow", error)):
+    for i, pattern in enumerate(exclude):
         try:
-            allow.append(re.compile(raw))
-        except re.error as exc:
-            raise error(f"allow[{i}]", f"invalid regex: {exc}") from None
+            re.compile(glob_to_regex(pattern))
+        except re.error:
+            raise error(f"exclude[{i}]", f"invalid glob {pattern!r}") from None
+    allow = [
+        re.compile(_checked_regex(raw, _at(error, f"allow[{i}]")))
+        for i, raw in enumerate(_strings(doc, "allow", error))
+    ]
     rules = _rules(doc.get("rules", []), error)
     disable = _strings(doc, "disable", error)
     known = {rule.id for rule in (*RULES, *rules)}
@@ -275,11 +278,15 @@ def _rule(table: dict[str, Any], name: str, error: _Error) -> Rule:
     return Rule(
         id=rule_id,
         description=table.get("description", rule_id),
-        regex=_checked_regex(table["regex"], lambda problem: scoped("regex", problem)),
+        regex=_checked_regex(table["regex"], _at(scoped, "regex")),
         keywords=tuple(word.lower() for word in keywords),
         secret="any",
         source="config",
     )
+
+
+def _at(error: _Error, key: str) -> Callable[[str], ConfigError]:
+    return lambda problem: error(key, problem)
 
 
 def _checked_regex(raw: str, error: Callable[[str], ConfigError]) -> str:
@@ -288,7 +295,7 @@ def _checked_regex(raw: str, error: Callable[[str], ConfigError]) -> str:
     except re.error as exc:
         raise error(f"invalid regex: {exc}") from None
     if compiled.match(""):
-        raise error("regex matches the empty string")
+        raise error("regex matches the empty string (it would match every line)")
     from captchaai_guard import regex_guard
 
     try:
