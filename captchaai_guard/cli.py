@@ -226,8 +226,11 @@ def scan(
             source = "staged changes"
             stream = scan_staged(root, engine, include)
     findings = list(stream)
+    extra: dict[str, object] = {}
     if baseline is not None:
-        findings = baseline.filter(findings)
+        kept = baseline.filter(findings)
+        extra["baselined"] = len(findings) - len(kept)
+        findings = kept
     if verify and findings:
         from captchaai_guard.verify import base_url
         from captchaai_guard.verify import verify as verify_findings
@@ -237,6 +240,7 @@ def scan(
     summary = Summary(
         source=source,
         color=fmt == "text" and output is None and use_color(out_stream),
+        extra=extra,
     )
     emit(renderer(fmt)(findings, summary), output)
     raise SystemExit(EXIT_FINDINGS if findings else EXIT_CLEAN)

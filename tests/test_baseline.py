@@ -52,6 +52,9 @@ def test_scan_skips_baselined_keys_and_reports_new_ones(repo: Repo) -> None:
     result = repo.run("scan", "--format", "json")
     assert result.code == 1
     assert _masked(result.out) == ["***" + new[-4:]]
+    result = repo.run("scan", "--files", "--format", "json")
+    assert _masked(result.out) == ["***" + new[-4:]]
+    assert json.loads(result.out)["summary"]["baselined"] == 1
     # --no-baseline reports both.
     result = repo.run("scan", "--files", "--no-baseline", "--format", "json")
     assert sorted(_masked(result.out)) == sorted(["***" + old[-4:], "***" + new[-4:]])
