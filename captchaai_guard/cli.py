@@ -57,6 +57,7 @@ def emit(text: str, output: str | None) -> None:
 # Sub-commands that live in their own modules, imported only when used:
 # name -> "module:attribute" (a click.Command).
 LAZY_COMMANDS: dict[str, str] = {
+    "audit": "captchaai_guard.audit_cli:audit",
     "baseline": "captchaai_guard.baseline_cli:baseline",
     "rules": "captchaai_guard.rules_cli:rules",
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -72,8 +72,13 @@ def _first_line(text: bytes) -> str:
     return "no message"
 
 
-def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None = None) -> bytes:
-    """Run git and return its stdout; raise GitError on failure."""
+def run(
+    args: Sequence[str],
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    ok: Collection[int] = (0,),
+) -> bytes:
+    """Run git and return its stdout; raise GitError when it exits outside ``ok``."""
     try:
         proc = subprocess.run(
             git_argv(args), cwd=cwd, input=input, capture_output=True, env=git_env(), check=False
@@ -82,7 +87,7 @@ def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None 
         raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
     except OSError as exc:
         raise GitError(f"could not run git: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
     return proc.stdout
 
@@ -200,3 +205,20 @@ class BlobReader:
 def tracked_files(root: Path) -> list[str]:
     out = run(["ls-files", "-z", "--cached"], cwd=root)
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` the ignore rules (.gitignore, info/exclude...) cover.
+
+    Asked with ``--no-index``: a tracked file is judged by the rules alone.
+    """
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    out = run(["check-ignore", "--no-index", "--stdin", "-z"], cwd=root, input=data, ok=(0, 1))
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+def git_path(root: Path, name: str) -> Path:
+    """``git rev-parse --git-path NAME`` (honours core.hooksPath for hooks)."""
+    out = run(["rev-parse", "--git-path", name], cwd=root).decode("utf-8", "surrogateescape").strip()
+    path = Path(out)
+    return path if path.is_absolute() else root / path
