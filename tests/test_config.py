@@ -250,3 +250,14 @@ def test_catastrophic_regex_rejected_at_load(repo: Repo, regex: str) -> None:
     result = repo.run("rules")
     assert result.code == 2
     assert "rules[0].regex: regex can backtrack catastrophically" in result.err
+
+
+def test_stdin_outside_a_repository_with_config_option(repo: Repo) -> None:
+    outside = repo.path.parent / "outside"
+    outside.mkdir()
+    (outside / "guard.toml").write_text(CUSTOM)
+    diff = f'diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -0,0 +1 @@\n+myco_token = "{token()}"\n'
+    result = repo.run("scan", "--stdin", "--config", "guard.toml", input=diff.encode(), cwd=outside)
+    assert result.code == 1, result.err
+    assert "myco-token" in result.out
+    assert repo.run("scan", "--stdin", input=diff.encode(), cwd=outside).code == 0
