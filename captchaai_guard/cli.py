@@ -21,7 +21,8 @@ from captchaai_guard.errors import GitError, GuardError
 from captchaai_guard.findings import Finding
 
 if TYPE_CHECKING:
-    from captchaai_guard.engine import Engine
+    from captchaai_guard.baseline import Baseline
+    from captchaai_guard.config import Config
     from captchaai_guard.progress import Progress
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -60,6 +61,8 @@ def emit(text: str, output: str | None) -> None:
 # name -> "module:attribute" (a click.Command).
 LAZY_COMMANDS: dict[str, str] = {
     "audit": "captchaai_guard.audit_cli:audit",
+    "baseline": "captchaai_guard.baseline_cli:baseline",
+    "rules": "captchaai_guard.rules_cli:rules",
 }
 
 
@@ -112,8 +115,52 @@ def _source_options(func: F) -> F:
     return func
 
 
+def config_option(func: F) -> F:
+    """``--config PATH`` for every command that scans or lists rules."""
+    option = click.option(
+        "--config",
+        "config_path",
+        metavar="PATH",
+        help="Configuration file (default: .captchaai-guard.toml or pyproject.toml at the repository root).",
+    )
+    return option(func)
+
+
+def load_config(root: Path | None, config_path: str | None) -> Config:
+    from captchaai_guard import config
+
+    return config.load(root, config_path)
+
+
+def optional_root() -> Path | None:
+    """The repository root, or None outside a repository (``--stdin`` works anywhere)."""
+    from captchaai_guard import gitio
+    from captchaai_guard.errors import GitError
+
+    try:
+        return gitio.repo_root()
+    except GitError:
+        return None
+
+
 @cli.command()
 @_source_options
+@config_option
+@click.option("--baseline", "baseline_path", metavar="PATH", help="Baseline file of accepted findings.")
+@click.option(
+    "--no-baseline", is_flag=True, help="Ignore .captchaai-guard-baseline.json: report every finding."
+)
+@click.option(
+    "--verify", is_flag=True, help="Ask CaptchaAI whether each key found is live (sends the keys)."
+)
+@click.option("--verify-url", metavar="URL", help="Base URL of the balance endpoint for --verify.")
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=0.1, max=60),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for each --verify answer.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -128,6 +175,12 @@ def scan(
     commits: str | None,
     files_mode: bool,
     stdin_mode: bool,
+    config_path: str | None,
+    baseline_path: str | None,
+    no_baseline: bool,
+    verify: bool,
+    verify_url: str | None,
+    verify_timeout: float,
     fmt: str,
     output: str | None,
     paths: tuple[str, ...],
@@ -153,28 +206,34 @@ def scan(
         raise click.UsageError(f"choose one of {', '.join(chosen)}")
     if paths and not files_mode:
         raise click.UsageError("PATHS are only accepted with --files")
+    if baseline_path is not None and no_baseline:
+        raise click.UsageError("choose one of --baseline, --no-baseline")
 
+    root = optional_root() if stdin_mode else gitio.repo_root()
+    settings = load_config(root, config_path)
+    engine, include = settings.engine(), settings.include()
+    baseline = _baseline(root, baseline_path, no_baseline)
     stream: Iterator[Finding]
     bar: Progress | None = None
     tally: _Tally | None = None
     if stdin_mode:
         source = "stdin"
-        stream = scan_diff(_engine(), sys.stdin.buffer)
+        stream = scan_diff(engine, sys.stdin.buffer, include=include)
     else:
-        root = gitio.repo_root()
+        assert root is not None
         if commits is not None:
             source = f"commits {commits}"
             revisions = commits.split()
             bar = _progress_bar(root, revisions, fmt)
             tally = _Tally(bar)
-            stream = scan_commits(root, revisions, _engine(), tally)
+            stream = scan_commits(root, revisions, engine, tally, include)
         elif files_mode:
             source = "files"
             targets = _expand(paths, root)
-            stream = scan_files(targets, root, _engine())
+            stream = scan_files(targets, root, engine, include)
         else:
             source = "staged changes"
-            stream = scan_staged(root, _engine())
+            stream = scan_staged(root, engine, include)
     try:
         findings = list(stream)
     except GitError as exc:
@@ -184,11 +243,22 @@ def scan(
     finally:
         if bar is not None:
             bar.close()
+    extra: dict[str, object] = {}
+    if baseline is not None:
+        kept = baseline.filter(findings)
+        extra["baselined"] = len(findings) - len(kept)
+        findings = kept
+    if verify and findings:
+        from captchaai_guard.verify import base_url
+        from captchaai_guard.verify import verify as verify_findings
+
+        findings = verify_findings(findings, base_url(verify_url, settings.verify_url), verify_timeout)
     out_stream = sys.stdout
     summary = Summary(
         source=source,
         color=fmt == "text" and output is None and use_color(out_stream),
         commits=tally.seen if tally is not None else None,
+        extra=extra,
     )
     emit(renderer(fmt)(findings, summary), output)
     raise SystemExit(EXIT_FINDINGS if findings else EXIT_CLEAN)
@@ -224,10 +294,14 @@ def _isatty(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def _engine() -> Engine:
-    from captchaai_guard.engine import Engine
+def _baseline(root: Path | None, path: str | None, disabled: bool) -> Baseline | None:
+    from captchaai_guard import baseline
 
-    return Engine()
+    if disabled:
+        return None
+    if path is not None:
+        return baseline.load(Path(path))
+    return baseline.find(root)
 
 
 def _expand(paths: Sequence[str], root: Path) -> list[Path]:

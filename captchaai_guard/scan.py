@@ -88,7 +88,7 @@ def scan_content(
         return
     file_context: bool | None = None
     lineno, cursor = 1, 0
-    for start, end in candidate_lines(text):
+    for start, end in candidate_lines(text, keywords=engine.keywords, every_line=engine.every_line):
         lineno += text.count(b"\n", cursor, start)
         cursor = start
         raw = text[start:end].rstrip(b"\r")
@@ -123,7 +123,7 @@ def scan_diff(
     ``-diff`` attributes). ``include`` limits the scan to some paths.
     """
     pending: list[Finding] = []
-    for event in parse_stream(stream):
+    for event in parse_stream(stream, keywords=engine.keywords, every_line=engine.every_line):
         if isinstance(event, AddedLine):
             file = event.file
             if include is not None and not include(file.path):
@@ -216,25 +216,33 @@ def scan_commits(
     revisions: Iterable[str],
     engine: Engine | None = None,
     progress: Progress | None = None,
+    include: PathFilter | None = None,
 ) -> Iterator[Finding]:
     """Findings in the added lines of every commit of ``revisions``, one
     commit at a time. ``progress(n)`` is called as commits are read."""
     stream = gitio.log_diff(root, list(revisions))
     if progress is not None:
         stream.stdout = cast(IO[bytes], CommitCounter(stream.stdout, progress))
-    return _run_stream(engine or Engine(), stream, root, None)
+    return _run_stream(engine or Engine(), stream, root, include)
 
 
-def scan_files(paths: Iterable[Path], root: Path, engine: Engine | None = None) -> Iterator[Finding]:
+def scan_files(
+    paths: Iterable[Path],
+    root: Path,
+    engine: Engine | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
     """Findings in the whole content of files (paths reported relative to ``root``)."""
     engine = engine or Engine()
     for path in paths:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
-        try:
             name = path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             name = path.as_posix()
+        if include is not None and not include(name):
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
         yield from scan_content(engine, name, data)
