@@ -200,3 +200,67 @@ class BlobReader:
 def tracked_files(root: Path) -> list[str]:
     out = run(["ls-files", "-z", "--cached"], cwd=root)
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+# --- index and work-tree helpers used by ``captchaai-guard fix`` -----------
+
+
+def run_code(args: Sequence[str], cwd: str | Path | None = None) -> int:
+    """Run git for its exit code only (for commands whose 1 means "no")."""
+    try:
+        proc = subprocess.run(git_argv(args), cwd=cwd, capture_output=True, env=git_env(), check=False)
+    except OSError as exc:
+        raise GitError(f"could not run git: {exc.strerror or exc}") from None
+    if proc.returncode > 1:
+        raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+    return proc.returncode
+
+
+def index_entries(root: Path, path: str | None = None) -> list[tuple[str, str, int, str]]:
+    """``(mode, sha, stage, path)`` of index entries (of one path, or all)."""
+    args = ["ls-files", "-z", "--stage"]
+    if path is not None:
+        args += ["--", f":(literal){path}"]
+    out = run(args, cwd=root)
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        head, _, name = record.partition(b"\t")
+        mode, sha, stage = head.decode().split()
+        entries.append((mode, sha, int(stage), name.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def read_blob(root: Path, sha: str) -> bytes:
+    return run(["cat-file", "blob", sha], cwd=root)
+
+
+def write_blob(root: Path, data: bytes) -> str:
+    """Store ``data`` as a blob exactly as given (no filters); return its sha."""
+    return run(["hash-object", "-w", "--no-filters", "--stdin"], cwd=root, input=data).decode().strip()
+
+
+def set_index_entry(root: Path, mode: str, sha: str, path: str) -> None:
+    run(["update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}"], cwd=root)
+
+
+def remove_from_index(root: Path, path: str) -> None:
+    """Stop tracking ``path``; the work-tree file stays."""
+    run(["rm", "--cached", "-q", "--", f":(literal){path}"], cwd=root)
+
+
+def refresh_index(root: Path) -> None:
+    """Refresh stat data after files were rewritten (1 only means "modified")."""
+    run_code(["update-index", "-q", "--refresh"], cwd=root)
+
+
+def is_ignored(root: Path, path: str) -> bool:
+    """Whether the ignore rules match ``path``, tracked or not."""
+    return run_code(["check-ignore", "-q", "--no-index", "--", path], cwd=root) == 0
+
+
+def index_file(root: Path) -> Path:
+    out = run(["rev-parse", "--git-path", "index"], cwd=root).decode("utf-8", "surrogateescape").strip()
+    path = Path(out)
+    return path if path.is_absolute() else root / path
