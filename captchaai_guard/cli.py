@@ -54,7 +54,9 @@ def emit(text: str, output: str | None) -> None:
 
 # Sub-commands that live in their own modules, imported only when used:
 # name -> "module:attribute" (a click.Command).
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "fix": "captchaai_guard.fix_cmd:fix",
+}
 
 
 class LazyGroup(click.Group):

@@ -247,7 +247,7 @@ def set_index_entry(root: Path, mode: str, sha: str, path: str) -> None:
 
 def remove_from_index(root: Path, path: str) -> None:
     """Stop tracking ``path``; the work-tree file stays."""
-    run(["rm", "--cached", "-q", "--", f":(literal){path}"], cwd=root)
+    run(["update-index", "--force-remove", "--", path], cwd=root)
 
 
 def refresh_index(root: Path) -> None:
