@@ -50,6 +50,7 @@ _SHELL_ASSIGN = re.compile(
 )
 _HEREDOC = re.compile(r"<<-?\s*(?P<q>[\"']?)(?P<word>[A-Za-z_][A-Za-z0-9_]*)(?P=q)")
 _IDENT = re.compile(r"[A-Za-z0-9_]")
+_CONST = re.compile(r"\s*(?:(?:public|private|protected|internal|static|final)\s+)*const\b")
 
 
 class CannotRewrite(Exception):
@@ -121,7 +122,7 @@ _SYNTAX: dict[str, _Syntax] = {
     "js": _Syntax("process.env.{var}", "\"'`", comments=("//", "/*")),
     "shell": _Syntax('"${var}"', "\"'", raw_quotes="'", comments=("#",)),
     "php": _Syntax("getenv('{var}')", "\"'", comments=("//", "#", "/*"), concat="."),
-    "go": _Syntax('os.Getenv("{var}")', "\"`", raw_quotes="`", comments=("//", "/*")),
+    "go": _Syntax('os.Getenv("{var}")', '"`', raw_quotes="`", comments=("//", "/*")),
     "ruby": _Syntax("ENV['{var}']", "\"'", comments=("#",)),
     "csharp": _Syntax(
         'Environment.GetEnvironmentVariable("{var}")', "\"'", comments=("//", "/*"), prefixes="@$"
@@ -297,7 +298,16 @@ def _guard_lines(kind: str, text: str, lines: list[str]) -> dict[int, str]:
             if count % 2:
                 blocked[idx] = "the key is in a multi-line template or raw string"
             count += line.count("`") - line.count("\\`")
-    elif kind in ("php", "ruby", "java", "csharp"):
+    if kind in ("go", "php", "java", "csharp"):
+        in_block = False
+        for idx, line in enumerate(lines):
+            if _CONST.match(line) or in_block:
+                blocked.setdefault(idx, "a constant cannot hold a value read at run time")
+            if kind == "go" and re.match(r"\s*const\s*\($", line.rstrip()):
+                in_block = True
+            elif in_block and line.strip().startswith(")"):
+                in_block = False
+    if kind in ("php", "ruby", "java", "csharp"):
         marker = {
             "php": re.compile(r"<<<"),
             "ruby": re.compile(r"<<[~-]?[\"'A-Z_]"),
@@ -427,8 +437,10 @@ def _insert_import(text: str, tree: ast.Module) -> str:
         decorators = getattr(first, "decorator_list", [])
         at = min([first.lineno, *(d.lineno for d in decorators)]) - 1
         i = 0
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
-            first.value.value, str
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
         ):
             at = first.end_lineno or first.lineno
             i = 1

@@ -1,0 +1,134 @@
+"""`captchaai-guard fix` never half-writes: dry run, partial staging, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import Repo, fake_key
+
+
+def snapshot(repo: Repo) -> dict[str, bytes]:
+    """Every file of the work tree and the index listing."""
+    files = {
+        p.relative_to(repo.path).as_posix(): p.read_bytes()
+        for p in repo.path.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(repo.path).parts
+    }
+    files["<index>"] = repo.git("ls-files", "-s").encode()
+    return files
+
+
+def stage_mixed(repo: Repo, key: str) -> None:
+    repo.stage("app.py", f'"""App."""\nCAPTCHAAI_API_KEY = "{key}"\n')
+    repo.stage("web/client.js", f"const captchaaiApiKey = '{key}';\n")
+    repo.stage("settings.json", f'{{"key": "{key}"}}\n')
+
+
+def test_dry_run_shows_masked_diff_and_changes_nothing(repo: Repo) -> None:
+    key = fake_key()
+    stage_mixed(repo, key)
+    before = snapshot(repo)
+    result = repo.run("fix", "--dry-run")
+    assert result.code == 1  # settings.json needs manual steps
+    assert snapshot(repo) == before
+    assert key not in result.out + result.err
+    out = result.out
+    assert f'-CAPTCHAAI_API_KEY = "***{key[-4:]}"' in out
+    assert '+CAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]' in out
+    assert "+import os" in out
+    assert "+const captchaaiApiKey = process.env.CAPTCHAAI_API_KEY;" in out
+    assert f"+CAPTCHAAI_API_KEY=***{key[-4:]}" in out  # the .env line, masked
+    assert "+++ b/.gitignore" in out and "+.env" in out
+    assert "would fix app.py" in out and "nothing was changed" in out
+
+
+def test_dry_run_exit_0_when_all_fixable(repo: Repo) -> None:
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    before = snapshot(repo)
+    assert repo.run("fix", "--dry-run").code == 0
+    assert snapshot(repo) == before
+
+
+def test_partly_staged_file_keeps_unstaged_changes_unstaged(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    repo.write("app.py", f'CAPTCHAAI_API_KEY = "{key}"\nprint("work in progress")\n')
+    result = repo.run("fix")
+    assert result.code == 0, result.out
+    staged = repo.git("show", ":app.py")
+    assert staged == 'import os\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\n'
+    work = (repo.path / "app.py").read_text()
+    assert work == staged + 'print("work in progress")\n'
+    unstaged = repo.git("diff", "app.py")
+    changed = [line for line in unstaged.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ['+print("work in progress")']
+
+
+def test_index_lock_midway_rolls_everything_back(repo: Repo) -> None:
+    """Work-tree files and .env are written before the index; a locked index
+    makes the last step fail, and every file comes back as it was."""
+    key = fake_key()
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    repo.stage("run.sh", f"export CAPTCHAAI_API_KEY={key}\n")
+    lock = repo.path / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    before = snapshot(repo)
+    result = repo.run("fix")
+    assert result.code == 2
+    assert "nothing was changed" in result.err and "Traceback" not in result.err
+    assert result.err.strip().count("\n") == 0
+    assert snapshot(repo) == before
+    assert not (repo.path / ".env").exists() and not (repo.path / ".gitignore").exists()
+    assert not list(repo.path.rglob(".captchaai-guard-*"))
+    lock.unlink()
+    assert repo.run("fix").code == 0  # and it works once the lock is gone
+
+
+def test_env_that_is_a_directory_is_an_error_before_any_write(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    (repo.path / ".env").mkdir()
+    before = snapshot(repo)
+    result = repo.run("fix")
+    assert result.code == 2 and ".env" in result.err
+    assert snapshot(repo) == before
+    assert key not in result.out + result.err
+
+
+def test_rewrite_that_would_not_compile_is_manual(repo: Repo) -> None:
+    key = fake_key()
+    # implicit concatenation: turning the first literal into a lookup breaks the syntax
+    source = f'CAPTCHAAI_API_KEY = "{key}" "x"\n'
+    repo.stage("bad.py", source)
+    result = repo.run("fix")
+    assert result.code == 1 and "would not compile" in result.out
+    assert (repo.path / "bad.py").read_text() == source
+
+
+def test_crlf_and_bom_are_kept(repo: Repo) -> None:
+    key = fake_key()
+    data = b"\xef\xbb\xbf" + f'"""Doc."""\r\nCAPTCHAAI_API_KEY = "{key}"\r\n'.encode()
+    repo.stage("win.py", data)
+    assert repo.run("fix").code == 0
+    assert (repo.path / "win.py").read_bytes() == (
+        b'\xef\xbb\xbf"""Doc."""\r\nimport os\r\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\r\n'
+    )
+
+
+def test_two_keys_for_one_name_second_is_manual(repo: Repo) -> None:
+    key, other = fake_key(), fake_key()
+    repo.stage("a.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    repo.stage("b.py", f'CAPTCHAAI_API_KEY = "{other}"\n')
+    result = repo.run("fix")
+    assert result.code == 1
+    assert "another file uses a different key" in result.out
+    assert (repo.path / ".env").read_text() == f"CAPTCHAAI_API_KEY={key}\n"
+    assert other in (repo.path / "b.py").read_text()
+
+
+def test_key_printed_nowhere(repo: Repo, tmp_path: Path) -> None:
+    key = fake_key()
+    stage_mixed(repo, key)
+    for args in (["fix", "--dry-run"], ["fix"], ["fix", "--dry-run"]):
+        result = repo.run(*args)
+        assert key not in result.out + result.err
