@@ -174,6 +174,9 @@ def _plan_file(
 ) -> None:
     first = min(findings, key=lambda f: f.line)
     variable = names[first.secret]
+    if PurePosixPath(path).is_absolute() or path.startswith("../"):
+        _manual(plan, path, first.line, "the file is outside the repository", variable)
+        return
     if PurePosixPath(path).name == ENV_FILE:
         if any(entry[3] == path for entry in gitio.index_entries(plan.root, path)):
             plan.unstage.append(path)

@@ -186,7 +186,9 @@ def _other(quote: str) -> str:
     return "'" if quote == '"' else '"'
 
 
-def _replace_in_line(kind: str, line: str, start: int, end: int, var: str, lineno: int) -> str:
+def _replace_in_line(
+    kind: str, line: str, start: int, end: int, var: str, lineno: int, *, jsx: bool = False
+) -> str:
     syntax = _SYNTAX[kind]
     lookup = syntax.lookup.format(var=var)
     literal = _locate(syntax, kind, line, start, lineno)
@@ -200,6 +202,8 @@ def _replace_in_line(kind: str, line: str, start: int, end: int, var: str, linen
     q, prefix = literal.quote, literal.prefix
     if (len(before) - len(before.rstrip("\\"))) % 2:
         raise CannotRewrite(lineno, "the key follows an escape character")
+    if jsx and re.search(r"[\w-]=$", head):
+        raise CannotRewrite(lineno, "the key may be in a JSX attribute")
     if kind == "python" and "b" in prefix.lower():
         raise CannotRewrite(lineno, "the key is in a bytes literal")
     if not before and not after:
@@ -340,6 +344,7 @@ def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
         return _rewrite_dotenv(lines, names)
     blocked = _guard_lines(kind, text, lines)
     heredocs = _shell_heredocs(lines) if kind == "shell" else {}
+    jsx = path.lower().endswith((".jsx", ".tsx"))
     used: dict[str, str] = {}
     for idx, line in enumerate(lines):
         for secret, var in names.items():
@@ -355,7 +360,7 @@ def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
                         raise CannotRewrite(idx + 1, "the key is in a heredoc that does not expand variables")
                     line = line[: m.start()] + f"${{{var}}}" + line[m.end() :]
                 else:
-                    line = _replace_in_line(kind, line, m.start(), m.end(), var, idx + 1)
+                    line = _replace_in_line(kind, line, m.start(), m.end(), var, idx + 1, jsx=jsx)
                 used[secret] = var
         lines[idx] = line
     new = "".join(lines)

@@ -336,3 +336,14 @@ def test_not_a_repository_is_exit_2(repo: Repo, tmp_path: Path) -> None:
     result = repo.run("fix", cwd=tmp_path)
     assert result.code == 2 and "not a git repository" in result.err
     assert "Traceback" not in result.err
+
+
+def test_fix_from_a_subdirectory(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("src/app/main.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    result = repo.run("fix", cwd=repo.path / "src")
+    assert result.code == 0, result.out + result.err
+    assert env_lines(repo) == [f"CAPTCHAAI_API_KEY={key}"]
+    assert not (repo.path / "src" / ".env").exists()
+    result = repo.run("fix", "app", cwd=repo.path / "src")
+    assert result.code == 0 and "no CaptchaAI API keys to fix" in result.out

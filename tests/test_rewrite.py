@@ -10,12 +10,12 @@ from tests.conftest import fake_key
 URL = "https://ocr.captchaai.com/in.php?key="
 
 SPLITS: list[tuple[str, str, str]] = [
-    ("a.py", 'u = "' + URL + '{key}&json=1"\n', "u = f\"" + URL + "{{os.environ['V']}}&json=1\""),
+    ("a.py", 'u = "' + URL + '{key}&json=1"\n', 'u = f"' + URL + "{{os.environ['V']}}&json=1\""),
     ("a.py", "u = rf'" + URL + "{key}'\n", "u = rf'" + URL + '{{os.environ["V"]}}\''),
     ("a.js", "u = '" + URL + "{key}&json=1';\n", "u = `" + URL + "${{process.env.V}}&json=1`;"),
     ("a.sh", "curl '" + URL + "{key}&json=1'\n", "curl '" + URL + "'\"${{V}}\"'&json=1'"),
     ("a.sh", "curl " + URL + "{key}\n", "curl " + URL + '"$V"'),
-    ("a.php", '$u = "' + URL + '{key}&json=1";\n', '$u = ("' + URL + "\" . getenv('V') . \"&json=1\");"),
+    ("a.php", '$u = "' + URL + '{key}&json=1";\n', '$u = ("' + URL + '" . getenv(\'V\') . "&json=1");'),
     ("a.go", 'package p\nvar u = "' + URL + '{key}"\n', 'var u = ("' + URL + '" + os.Getenv("V"))'),
     ("a.rb", 'u = "' + URL + '{key}"\n', 'u = "' + URL + "#{{ENV['V']}}\""),
     ("a.rb", "u = '" + URL + "{key}'\n", "u = ('" + URL + "' + ENV['V'])"),
@@ -41,6 +41,7 @@ REFUSED: list[tuple[str, str, str]] = [
     ("a.js", "u = tag`{key}`;\n", "tagged"),
     ("a.js", "u = `\n{key}`;\n", "multi-line"),
     ("a.js", "// {key}\n", "comment"),
+    ("A.tsx", 'const el = <Solver apiKey="{key}" />;\n', "JSX"),
     ("a.go", 'const (\n\tk = "{key}"\n)\n', "constant"),
     ("A.kt", 'const val K = "{key}"\n', "constant"),
     ("A.java", 'String t = """\n{key}\n""";\n', "multi-line"),
