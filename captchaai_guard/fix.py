@@ -14,6 +14,10 @@ to a temporary file in its own directory and renamed into place with its
 mode kept. If any step fails, everything already written is put back from
 the originals held in memory, the index included.
 
+A ``.env`` file leaves the index when it is staged (new or changed) or when
+it is the root ``.env`` that receives keys; other tracked ``.env`` files
+(committed defaults, unchanged) are left alone.
+
 A partly staged file (work tree differs from the index) is handled by
 rewriting both versions: the index gets the rewritten staged version
 (``git hash-object -w`` + ``git update-index --cacheinfo``), the work tree
@@ -117,9 +121,12 @@ def plan_fix(root: Path, findings: Iterable[Finding]) -> Plan:
     planned: dict[str, str] = {}  # variable -> secret, for this run
     for path in sorted(by_path):
         _plan_file(plan, path, by_path[path], names, env, planned)
-    for mode_sha_path in gitio.index_entries(root):
-        tracked = mode_sha_path[3]
-        if PurePosixPath(tracked).name == ENV_FILE and tracked not in plan.unstage:
+    staged = gitio.staged_paths(root)
+    for entry in gitio.index_entries(root):
+        tracked = entry[3]
+        if PurePosixPath(tracked).name != ENV_FILE or tracked in plan.unstage:
+            continue
+        if tracked in staged or (tracked == ENV_FILE and plan.env_added):
             plan.unstage.append(tracked)
     if plan.files or plan.env_added or plan.unstage or env:
         plan.gitignore = _plan_gitignore(root)
@@ -178,9 +185,7 @@ def _plan_file(
         _manual(plan, path, first.line, "the file is outside the repository", variable)
         return
     if PurePosixPath(path).name == ENV_FILE:
-        if any(entry[3] == path for entry in gitio.index_entries(plan.root, path)):
-            plan.unstage.append(path)
-        return
+        return  # where keys belong; staged .env files are unstaged below
     try:
         change = _rewrite_versions(plan.root, path, names)
     except CannotRewrite as exc:

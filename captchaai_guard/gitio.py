@@ -232,6 +232,12 @@ def index_entries(root: Path, path: str | None = None) -> list[tuple[str, str, i
     return entries
 
 
+def staged_paths(root: Path) -> set[str]:
+    """Paths whose staged version differs from HEAD (all of them before the first commit)."""
+    out = run(["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"], cwd=root)
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
 def read_blob(root: Path, sha: str) -> bytes:
     return run(["cat-file", "blob", sha], cwd=root)
 

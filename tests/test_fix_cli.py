@@ -347,3 +347,19 @@ def test_fix_from_a_subdirectory(repo: Repo) -> None:
     assert not (repo.path / "src" / ".env").exists()
     result = repo.run("fix", "app", cwd=repo.path / "src")
     assert result.code == 0 and "no CaptchaAI API keys to fix" in result.out
+
+
+def test_committed_dotenv_receiving_a_key_stops_being_tracked(repo: Repo) -> None:
+    key = fake_key()
+    repo.write(".env", "DEBUG=1\n")
+    repo.write("sub/.env", "PORT=8080\n")
+    repo.git("add", "-f", ".env", "sub/.env")
+    repo.commit()
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    result = fix(repo)
+    assert result.code == 0, result.out
+    assert env_lines(repo) == ["DEBUG=1", f"CAPTCHAAI_API_KEY={key}"]
+    tracked = repo.git("ls-files").split()
+    assert ".env" not in tracked  # it now holds a key
+    assert "sub/.env" in tracked  # committed defaults, untouched
+    assert "D  .env" in repo.git("status", "--porcelain")
