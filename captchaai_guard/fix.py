@@ -155,7 +155,10 @@ def _read_env(root: Path, plan: Plan) -> dict[str, str]:
     return values
 
 
-def _manual(plan: Plan, path: str, line: int, reason: str, variable: str) -> None:
+def _manual(plan: Plan, path: str, line: int, reason: str, variable: str, steps: str = "") -> None:
+    if steps:
+        plan.manual.append(ManualStep(path, line, reason, steps))
+        return
     lang = language_of(path)
     name = PurePosixPath(path).name.lower()
     if name.endswith(".ipynb"):
@@ -192,13 +195,19 @@ def _plan_file(
         _manual(plan, path, exc.line, exc.reason, variable)
         return
     if change is None:
+        reason = "the key is not stored as UTF-8 text in this file"
+        _manual(plan, path, first.line, reason, variable)
         return
     for secret, var in change.variables.items():
         held = env.get(var, planned.get(var))
         if held is not None and held != secret:
             where = f"{ENV_FILE} already holds" if var in env else "another file uses"
             reason = f"{where} a different key for {var} ({mask(held)}); {path} was left unchanged"
-            _manual(plan, path, first.line, reason, var)
+            steps = (
+                f"decide which key is current: keep one {var} in {ENV_FILE} (rotate the other in the "
+                f"CaptchaAI dashboard), or give this key its own name ({var}_2 ... _9); then run fix again"
+            )
+            _manual(plan, path, first.line, reason, var, steps)
             return
     for secret, var in change.variables.items():
         if var in env:

@@ -252,6 +252,7 @@ def test_existing_env_with_different_value_is_not_overwritten(repo: Repo) -> Non
     result = fix(repo)
     assert result.code == 1
     assert "different key for CAPTCHAAI_API_KEY" in result.out
+    assert "decide which key is current" in result.out
     assert f"***{other[-4:]}" in result.out
     assert (repo.path / ".env").read_text() == env_text
     assert (repo.path / "app.py").read_text() == source
@@ -278,6 +279,16 @@ def test_gitignore_learns_dotenv_and_is_staged(repo: Repo) -> None:
     assert repo.git("show", ":.gitignore") == "*.log\n.env\n"
     assert repo.git("check-ignore", ".env").strip() == ".env"
     assert ".env" not in repo.git("status", "--porcelain")
+
+
+def test_partly_staged_gitignore_keeps_its_unstaged_lines(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage(".gitignore", "*.log\n")
+    repo.write(".gitignore", "*.log\nbuild/\n")
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    assert fix(repo).code == 0
+    assert repo.git("show", ":.gitignore") == "*.log\n.env\n"
+    assert (repo.path / ".gitignore").read_text() == "*.log\nbuild/\n.env\n"
 
 
 def test_gitignore_already_ignoring_is_untouched(repo: Repo) -> None:

@@ -132,3 +132,22 @@ def test_key_printed_nowhere(repo: Repo, tmp_path: Path) -> None:
     for args in (["fix", "--dry-run"], ["fix"], ["fix", "--dry-run"]):
         result = repo.run(*args)
         assert key not in result.out + result.err
+
+
+def test_utf16_file_is_manual_not_silently_skipped(repo: Repo) -> None:
+    key = fake_key()
+    data = b"\xff\xfe" + f'$env:CAPTCHAAI_API_KEY = "{key}"\r\n'.encode("utf-16-le")
+    repo.stage("setup.py", data)
+    result = repo.run("fix")
+    assert result.code == 1
+    assert "setup.py" in result.out and "manual steps" in result.out
+    assert (repo.path / "setup.py").read_bytes() == data
+
+
+def test_python_that_does_not_compile_is_manual(repo: Repo) -> None:
+    key = fake_key()
+    source = f'print "hello"\nCAPTCHAAI_API_KEY = "{key}"\n'
+    repo.stage("old.py", source)
+    result = repo.run("fix")
+    assert result.code == 1 and "does not compile as it is" in result.out
+    assert (repo.path / "old.py").read_text() == source
