@@ -346,8 +346,8 @@ def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
         try:
             ast.parse(text, filename=path)
         except (SyntaxError, ValueError):
-            line = _first_line(text, names)
-            raise CannotRewrite(line, "the Python file does not compile as it is") from None
+            at = _first_line(text, names)
+            raise CannotRewrite(at, "the Python file does not compile as it is") from None
     blocked = _guard_lines(kind, text, lines)
     heredocs = _shell_heredocs(lines) if kind == "shell" else {}
     jsx = path.lower().endswith((".jsx", ".tsx"))
