@@ -98,10 +98,6 @@ class Plan:
             old += b"\n"
         return old + b"".join(f"{var}={secret}\n".encode() for var, secret in self.env_added)
 
-    @property
-    def changes_anything(self) -> bool:
-        return bool(self.files or self.env_added or self.gitignore or self.unstage)
-
 
 # --- planning -----------------------------------------------------------------
 
@@ -336,7 +332,11 @@ def apply_plan(plan: Plan) -> None:
 
     def put(path: Path, old: bytes | None, new: bytes, default_mode: int) -> None:
         mode = _mode_of(path, default_mode)
-        atomic_write(path, new, mode)
+        try:
+            atomic_write(path, new, mode)
+        except OSError as exc:
+            name = path.relative_to(root) if path.is_relative_to(root) else path
+            raise GuardError(f"cannot write {name}: {exc.strerror or exc}") from None
         if old is None:
             undo.append(path.unlink)
         else:
@@ -360,7 +360,9 @@ def apply_plan(plan: Plan) -> None:
     except BaseException as exc:
         problems = _roll_back(undo, index_path, index_backup)
         if isinstance(exc, (GuardError, OSError)):
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            reason = str(exc)
+            if isinstance(exc, OSError) and exc.strerror:
+                reason = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
             extra = f"; could not restore: {problems}" if problems else "; nothing was changed"
             raise GuardError(f"fix failed: {reason}{extra}") from None
         raise
@@ -377,7 +379,12 @@ def _roll_back(undo: list[Callable[[], None]], index_path: Path, backup: bytes |
             action()
         except OSError as exc:
             problems.append(str(exc.strerror or exc))
-    if backup is not None:
+    if backup is None:
+        try:
+            index_path.unlink(missing_ok=True)
+        except OSError as exc:
+            problems.append(f"index: {exc.strerror or exc}")
+    else:
         try:
             if not index_path.is_file() or index_path.read_bytes() != backup:
                 atomic_write(index_path, backup, _mode_of(index_path, 0o644))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import resource
+import subprocess
 from pathlib import Path
 
-from tests.conftest import Repo, fake_key
+from tests.conftest import Repo, console_script, fake_key
 
 
 def snapshot(repo: Repo) -> dict[str, bytes]:
@@ -151,3 +153,27 @@ def test_python_that_does_not_compile_is_manual(repo: Repo) -> None:
     result = repo.run("fix")
     assert result.code == 1 and "does not compile as it is" in result.out
     assert (repo.path / "old.py").read_text() == source
+
+
+def test_write_failure_midway_restores_files_already_replaced(repo: Repo) -> None:
+    """A file-size limit (it binds root too) makes the third write fail after
+    .env and a first source file were replaced; both come back as they were."""
+    key = fake_key()
+    repo.stage("a_small.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    big = "x = 1\n" * 400
+    repo.stage("b_big.py", f'{big}CAPTCHAAI_API_KEY = "{key}"\n')
+    before = snapshot(repo)
+    limit = 1024
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [console_script(), "fix"], cwd=repo.path, capture_output=True, text=True, preexec_fn=small_files
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "cannot write b_big.py" in proc.stderr and "nothing was changed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert snapshot(repo) == before
+    assert not (repo.path / ".env").exists()
+    assert not list(repo.path.rglob(".captchaai-guard-*"))
