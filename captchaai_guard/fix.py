@@ -102,6 +102,22 @@ class Plan:
 # --- planning -----------------------------------------------------------------
 
 
+class _IndexView:
+    """The index read once: entries by path, blobs through one ``git cat-file --batch``."""
+
+    def __init__(self, root: Path) -> None:
+        self.by_path: dict[str, list[tuple[str, str, int, str]]] = {}
+        for entry in gitio.index_entries(root):
+            self.by_path.setdefault(entry[3], []).append(entry)
+        self.blobs = gitio.BlobReader(root)
+
+    def entries(self, path: str) -> list[tuple[str, str, int, str]]:
+        return self.by_path.get(path, [])
+
+    def close(self) -> None:
+        self.blobs.close()
+
+
 def plan_fix(root: Path, findings: Iterable[Finding]) -> Plan:
     """Every edit that fixes ``findings``; nothing is written."""
     plan = Plan(root=root)
@@ -115,17 +131,20 @@ def plan_fix(root: Path, findings: Iterable[Finding]) -> Plan:
         return plan
     env = _read_env(root, plan)
     planned: dict[str, str] = {}  # variable -> secret, for this run
-    for path in sorted(by_path):
-        _plan_file(plan, path, by_path[path], names, env, planned)
-    staged = gitio.staged_paths(root)
-    for entry in gitio.index_entries(root):
-        tracked = entry[3]
-        if PurePosixPath(tracked).name != ENV_FILE or tracked in plan.unstage:
-            continue
-        if tracked in staged or (tracked == ENV_FILE and plan.env_added):
-            plan.unstage.append(tracked)
-    if plan.files or plan.env_added or plan.unstage or env:
-        plan.gitignore = _plan_gitignore(root)
+    index = _IndexView(root)
+    try:
+        for path in sorted(by_path):
+            _plan_file(plan, index, path, by_path[path], names, env, planned)
+        staged = gitio.staged_paths(root)
+        for tracked in sorted(index.by_path):
+            if PurePosixPath(tracked).name != ENV_FILE or tracked in plan.unstage:
+                continue
+            if tracked in staged or (tracked == ENV_FILE and plan.env_added):
+                plan.unstage.append(tracked)
+        if plan.files or plan.env_added or plan.unstage or env:
+            plan.gitignore = _plan_gitignore(root, index)
+    finally:
+        index.close()
     return plan
 
 
@@ -172,6 +191,7 @@ def _manual(plan: Plan, path: str, line: int, reason: str, variable: str, steps:
 
 def _plan_file(
     plan: Plan,
+    index: _IndexView,
     path: str,
     findings: list[Finding],
     names: dict[str, str],
@@ -186,7 +206,7 @@ def _plan_file(
     if PurePosixPath(path).name == ENV_FILE:
         return  # where keys belong; staged .env files are unstaged below
     try:
-        change = _rewrite_versions(plan.root, path, names)
+        change = _rewrite_versions(plan.root, index, path, names)
     except CannotRewrite as exc:
         _manual(plan, path, exc.line, exc.reason, variable)
         return
@@ -236,18 +256,17 @@ def _rewrite_one(path: str, data: bytes, secrets: dict[str, str], change: FileCh
     return bom + result.text.encode("utf-8")
 
 
-def _rewrite_versions(root: Path, path: str, secrets: dict[str, str]) -> FileChange | None:
+def _rewrite_versions(root: Path, index: _IndexView, path: str, secrets: dict[str, str]) -> FileChange | None:
     """The rewritten index and work-tree versions of ``path`` that hold a key."""
     change = FileChange(path)
-    entries = gitio.index_entries(root, path)
-    exact = [e for e in entries if e[3] == path]
+    exact = index.entries(path)
     if any(e[2] != 0 for e in exact):
         raise CannotRewrite(1, "the file has unresolved merge conflicts")
     if exact:
         mode, sha = exact[0][0], exact[0][1]
         if mode not in ("100644", "100755"):
             raise CannotRewrite(1, "the staged entry is not a regular file")
-        staged = gitio.read_blob(root, sha)
+        staged = index.blobs.read(sha)
         if _holds(staged, secrets):
             change.index = Version(staged, _rewrite_one(path, staged, secrets, change), mode)
     target = root / path
@@ -269,7 +288,7 @@ def _rewrite_versions(root: Path, path: str, secrets: dict[str, str]) -> FileCha
     return change
 
 
-def _plan_gitignore(root: Path) -> FileChange | None:
+def _plan_gitignore(root: Path, index: _IndexView) -> FileChange | None:
     if gitio.is_ignored(root, ENV_FILE):
         return None
     change = FileChange(GITIGNORE)
@@ -278,10 +297,10 @@ def _plan_gitignore(root: Path) -> FileChange | None:
         raise GuardError(f"{GITIGNORE} is not a regular file; add {ENV_FILE} to it by hand")
     current = target.read_bytes() if target.exists() else None
     change.worktree = Version(current, _append_line(current, ENV_FILE))
-    entries = [e for e in gitio.index_entries(root, GITIGNORE) if e[3] == GITIGNORE and e[2] == 0]
+    entries = [e for e in index.entries(GITIGNORE) if e[2] == 0]
     if entries:
         mode, sha = entries[0][0], entries[0][1]
-        staged = gitio.read_blob(root, sha)
+        staged = index.blobs.read(sha)
         new = change.worktree.new if staged == current else _append_line(staged, ENV_FILE)
         change.index = Version(staged, new, mode)
     else:
@@ -350,12 +369,13 @@ def apply_plan(plan: Plan) -> None:
         for change in changes:
             if change.worktree is not None:
                 put(root / change.path, change.worktree.old, change.worktree.new, 0o644)
-        for change in changes:
-            if change.index is not None:
-                sha = gitio.write_blob(root, change.index.new)
-                gitio.set_index_entry(root, change.index.mode, sha, change.path)
-        for path in plan.unstage:
-            gitio.remove_from_index(root, path)
+        staged = [change for change in changes if change.index is not None]
+        shas = gitio.write_blobs(root, [change.index.new for change in staged if change.index])
+        gitio.set_index_entries(
+            root, [(c.index.mode, sha, c.path) for c, sha in zip(staged, shas) if c.index is not None]
+        )
+        if plan.unstage:
+            gitio.remove_from_index(root, plan.unstage)
         gitio.refresh_index(root)
     except BaseException as exc:
         problems = _roll_back(undo, index_path, index_backup)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -216,12 +217,9 @@ def run_code(args: Sequence[str], cwd: str | Path | None = None) -> int:
     return proc.returncode
 
 
-def index_entries(root: Path, path: str | None = None) -> list[tuple[str, str, int, str]]:
-    """``(mode, sha, stage, path)`` of index entries (of one path, or all)."""
-    args = ["ls-files", "-z", "--stage"]
-    if path is not None:
-        args += ["--", f":(literal){path}"]
-    out = run(args, cwd=root)
+def index_entries(root: Path) -> list[tuple[str, str, int, str]]:
+    """``(mode, sha, stage, path)`` of every index entry."""
+    out = run(["ls-files", "-z", "--stage"], cwd=root)
     entries = []
     for record in out.split(b"\0"):
         if not record:
@@ -238,22 +236,44 @@ def staged_paths(root: Path) -> set[str]:
     return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
 
 
-def read_blob(root: Path, sha: str) -> bytes:
-    return run(["cat-file", "blob", sha], cwd=root)
+def write_blobs(root: Path, contents: Sequence[bytes]) -> list[str]:
+    """Store each content as a blob exactly as given (no filters); return their shas.
+
+    One ``git hash-object`` reads them from files in a private temporary folder.
+    """
+    if not contents:
+        return []
+    with tempfile.TemporaryDirectory(prefix="captchaai-guard-") as tmp:
+        names = []
+        for n, data in enumerate(contents):
+            name = os.path.join(tmp, str(n))
+            with open(name, "wb") as handle:
+                handle.write(data)
+            names.append(name)
+        out = run(
+            ["hash-object", "-w", "--no-filters", "--stdin-paths"],
+            cwd=root,
+            input="".join(f"{name}\n" for name in names).encode(),
+        )
+    shas = out.decode().split()
+    if len(shas) != len(contents):
+        raise GitError("git hash-object did not store every file")
+    return shas
 
 
-def write_blob(root: Path, data: bytes) -> str:
-    """Store ``data`` as a blob exactly as given (no filters); return its sha."""
-    return run(["hash-object", "-w", "--no-filters", "--stdin"], cwd=root, input=data).decode().strip()
+def set_index_entries(root: Path, entries: Sequence[tuple[str, str, str]]) -> None:
+    """Point index paths at blobs: ``(mode, sha, path)`` each, in one ``update-index``."""
+    if entries:
+        data = b"".join(
+            f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0" for mode, sha, path in entries
+        )
+        run(["update-index", "-z", "--index-info"], cwd=root, input=data)
 
 
-def set_index_entry(root: Path, mode: str, sha: str, path: str) -> None:
-    run(["update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}"], cwd=root)
-
-
-def remove_from_index(root: Path, path: str) -> None:
-    """Stop tracking ``path``; the work-tree file stays."""
-    run(["update-index", "--force-remove", "--", path], cwd=root)
+def remove_from_index(root: Path, paths: Sequence[str]) -> None:
+    """Stop tracking ``paths``; the work-tree files stay."""
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    run(["update-index", "-z", "--force-remove", "--stdin"], cwd=root, input=data)
 
 
 def refresh_index(root: Path) -> None:
