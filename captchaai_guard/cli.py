@@ -17,15 +17,19 @@ from typing import IO, TYPE_CHECKING, TypeVar
 import click
 
 from captchaai_guard import __version__
-from captchaai_guard.errors import GuardError
+from captchaai_guard.errors import GitError, GuardError
 from captchaai_guard.findings import Finding
 
 if TYPE_CHECKING:
     from captchaai_guard.engine import Engine
+    from captchaai_guard.progress import Progress
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
 F = TypeVar("F", bound=Callable[..., object])
+PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
+_MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
+_FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
 
 
 def use_color(stream: IO[str]) -> bool:
@@ -55,6 +59,7 @@ def emit(text: str, output: str | None) -> None:
 # Sub-commands that live in their own modules, imported only when used:
 # name -> "module:attribute" (a click.Command).
 LAZY_COMMANDS: dict[str, str] = {
+    "audit": "captchaai_guard.audit_cli:audit",
     "fix": "captchaai_guard.fix_cmd:fix",
 }
 
@@ -151,6 +156,8 @@ def scan(
         raise click.UsageError("PATHS are only accepted with --files")
 
     stream: Iterator[Finding]
+    bar: Progress | None = None
+    tally: _Tally | None = None
     if stdin_mode:
         source = "stdin"
         stream = scan_diff(_engine(), sys.stdin.buffer)
@@ -158,7 +165,10 @@ def scan(
         root = gitio.repo_root()
         if commits is not None:
             source = f"commits {commits}"
-            stream = scan_commits(root, commits.split(), _engine())
+            revisions = commits.split()
+            bar = _progress_bar(root, revisions, fmt)
+            tally = _Tally(bar)
+            stream = scan_commits(root, revisions, _engine(), tally)
         elif files_mode:
             source = "files"
             targets = _expand(paths, root)
@@ -166,14 +176,53 @@ def scan(
         else:
             source = "staged changes"
             stream = scan_staged(root, _engine())
-    findings = list(stream)
+    try:
+        findings = list(stream)
+    except GitError as exc:
+        if commits is not None and _MISSING_REVISION.search(str(exc)):
+            raise GitError(f"{exc} (in CI, fetch the whole history: {_FULL_HISTORY})") from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
     out_stream = sys.stdout
     summary = Summary(
         source=source,
         color=fmt == "text" and output is None and use_color(out_stream),
+        commits=tally.seen if tally is not None else None,
     )
     emit(renderer(fmt)(findings, summary), output)
     raise SystemExit(EXIT_FINDINGS if findings else EXIT_CLEAN)
+
+
+class _Tally:
+    """Counts the commits a scan read, and moves the progress bar if any."""
+
+    def __init__(self, bar: Progress | None) -> None:
+        self.bar = bar
+        self.seen = 0
+
+    def __call__(self, seen: int) -> None:
+        self.seen = seen
+        if self.bar is not None:
+            self.bar.update(seen)
+
+
+def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | None:
+    """A progress bar on stderr for ``--commits``, only on a terminal and for
+    the human formats (counting the range costs one cheap ``git rev-list``)."""
+    if fmt not in PROGRESS_FORMATS or not _isatty(sys.stderr):
+        return None
+    from captchaai_guard import gitio
+    from captchaai_guard.progress import Progress
+
+    total = gitio.count_commits(root, revisions)
+    return Progress(total, sys.stderr) if total else None
+
+
+def _isatty(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def _engine() -> Engine:

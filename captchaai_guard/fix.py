@@ -289,7 +289,7 @@ def _rewrite_versions(root: Path, index: _IndexView, path: str, secrets: dict[st
 
 
 def _plan_gitignore(root: Path, index: _IndexView) -> FileChange | None:
-    if gitio.is_ignored(root, ENV_FILE):
+    if ENV_FILE in gitio.ignored_paths(root, [ENV_FILE]):
         return None
     change = FileChange(GITIGNORE)
     target = root / GITIGNORE
@@ -346,7 +346,7 @@ def apply_plan(plan: Plan) -> None:
     """Write everything the plan holds, or nothing at all."""
     root = plan.root
     undo: list[Callable[[], None]] = []
-    index_path = gitio.index_file(root)
+    index_path = gitio.git_path(root, "index")
     index_backup = index_path.read_bytes() if index_path.is_file() else None
 
     def put(path: Path, old: bytes | None, new: bytes, default_mode: int) -> None:
