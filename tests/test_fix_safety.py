@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import Repo, console_script, fake_key
@@ -177,3 +178,9 @@ def test_write_failure_midway_restores_files_already_replaced(repo: Repo) -> Non
     assert snapshot(repo) == before
     assert not (repo.path / ".env").exists()
     assert not list(repo.path.rglob(".captchaai-guard-*"))
+
+
+def test_fix_library_does_not_import_click() -> None:
+    code = "import sys, captchaai_guard.fix; print('click' in sys.modules, 'git' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
