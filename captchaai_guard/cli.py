@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
@@ -23,6 +24,7 @@ from captchaai_guard.findings import Finding
 if TYPE_CHECKING:
     from captchaai_guard.baseline import Baseline
     from captchaai_guard.config import Config
+    from captchaai_guard.engine import Engine
     from captchaai_guard.progress import Progress
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -127,10 +129,68 @@ def config_option(func: F) -> F:
     return option(func)
 
 
+def baseline_options(func: F) -> F:
+    """``--baseline PATH`` and ``--no-baseline`` for every command that reports findings."""
+    options = [
+        click.option(
+            "--baseline", "baseline_path", metavar="PATH", help="Baseline file of accepted findings."
+        ),
+        click.option(
+            "--no-baseline",
+            is_flag=True,
+            help="Ignore .captchaai-guard-baseline.json: report every finding.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def load_config(root: Path | None, config_path: str | None) -> Config:
     from captchaai_guard import config
 
     return config.load(root, config_path)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every command that looks for keys starts from: the configuration,
+    the engine and path filter built from it, and the baseline (if any)."""
+
+    config: Config
+    engine: Engine
+    include: Callable[[str], bool] | None
+    baseline: Baseline | None
+
+    def accepted(self, findings: Sequence[Finding]) -> tuple[list[Finding], int]:
+        """The findings the baseline does not hold, and how many it held."""
+        if self.baseline is None:
+            return list(findings), 0
+        kept = self.baseline.filter(findings)
+        return kept, len(findings) - len(kept)
+
+
+def load_settings(
+    root: Path | None,
+    config_path: str | None,
+    baseline_path: str | None = None,
+    no_baseline: bool = False,
+) -> Settings:
+    """Load the configuration and baseline the way ``scan`` does, for every command.
+
+    ``--config PATH`` or the repository's own file; ``--baseline PATH``, the
+    repository's baseline file, or none with ``--no-baseline``. Any problem
+    is a :class:`GuardError` (exit 2, one line).
+    """
+    if baseline_path is not None and no_baseline:
+        raise click.UsageError("choose one of --baseline, --no-baseline")
+    config = load_config(root, config_path)
+    return Settings(
+        config=config,
+        engine=config.engine(),
+        include=config.include(),
+        baseline=_baseline(root, baseline_path, no_baseline),
+    )
 
 
 def optional_root() -> Path | None:
@@ -147,13 +207,8 @@ def optional_root() -> Path | None:
 @cli.command()
 @_source_options
 @config_option
-@click.option("--baseline", "baseline_path", metavar="PATH", help="Baseline file of accepted findings.")
-@click.option(
-    "--no-baseline", is_flag=True, help="Ignore .captchaai-guard-baseline.json: report every finding."
-)
-@click.option(
-    "--verify", is_flag=True, help="Ask CaptchaAI whether each key found is live (sends the keys)."
-)
+@baseline_options
+@click.option("--verify", is_flag=True, help="Ask CaptchaAI whether each key found is live (sends the keys).")
 @click.option("--verify-url", metavar="URL", help="Base URL of the balance endpoint for --verify.")
 @click.option(
     "--verify-timeout",
@@ -207,13 +262,10 @@ def scan(
         raise click.UsageError(f"choose one of {', '.join(chosen)}")
     if paths and not files_mode:
         raise click.UsageError("PATHS are only accepted with --files")
-    if baseline_path is not None and no_baseline:
-        raise click.UsageError("choose one of --baseline, --no-baseline")
 
     root = optional_root() if stdin_mode else gitio.repo_root()
-    settings = load_config(root, config_path)
-    engine, include = settings.engine(), settings.include()
-    baseline = _baseline(root, baseline_path, no_baseline)
+    setup = load_settings(root, config_path, baseline_path, no_baseline)
+    engine, include = setup.engine, setup.include
     stream: Iterator[Finding]
     bar: Progress | None = None
     tally: _Tally | None = None
@@ -245,15 +297,13 @@ def scan(
         if bar is not None:
             bar.close()
     extra: dict[str, object] = {}
-    if baseline is not None:
-        kept = baseline.filter(findings)
-        extra["baselined"] = len(findings) - len(kept)
-        findings = kept
+    if setup.baseline is not None:
+        findings, extra["baselined"] = setup.accepted(findings)
     if verify and findings:
         from captchaai_guard.verify import base_url
         from captchaai_guard.verify import verify as verify_findings
 
-        findings = verify_findings(findings, base_url(verify_url, settings.verify_url), verify_timeout)
+        findings = verify_findings(findings, base_url(verify_url, setup.config.verify_url), verify_timeout)
     out_stream = sys.stdout
     summary = Summary(
         source=source,
