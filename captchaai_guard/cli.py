@@ -138,7 +138,7 @@ def baseline_options(func: F) -> F:
         click.option(
             "--no-baseline",
             is_flag=True,
-            help="Ignore .captchaai-guard-baseline.json: report every finding.",
+            help="Ignore the baseline (.captchaai-guard-baseline.json): every finding counts.",
         ),
     ]
     for option in reversed(options):
