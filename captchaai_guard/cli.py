@@ -54,7 +54,10 @@ def emit(text: str, output: str | None) -> None:
 
 # Sub-commands that live in their own modules, imported only when used:
 # name -> "module:attribute" (a click.Command).
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "install": "captchaai_guard.install:install",
+    "uninstall": "captchaai_guard.install:uninstall",
+}
 
 
 class LazyGroup(click.Group):
