@@ -129,7 +129,11 @@ def _framework_push(
     if not files:
         return findings
     passed = {_rel(f, root) for f in files}
-    out = gitio.run(["diff", "--name-only", "-z", "--no-renames", f"{from_ref}...{to_ref}", "--"], cwd=root)
+    names = ["diff", "--name-only", "-z", "--no-renames"]
+    try:
+        out = gitio.run([*names, f"{from_ref}...{to_ref}", "--"], cwd=root)
+    except GuardError:  # no merge base: the framework falls back to a plain diff too
+        out = gitio.run([*names, f"{from_ref}..{to_ref}", "--"], cwd=root)
     changed = {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
     considered = {p for p in changed if os.path.lexists(root / p)}
     return [f for f in findings if f.path in passed or f.path not in considered]
