@@ -30,11 +30,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from captchaai_guard import gitio
+from captchaai_guard import config, gitio
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding
-from captchaai_guard.scan import scan_commits, scan_files, scan_staged
+from captchaai_guard.scan import PathFilter, scan_commits, scan_files, scan_staged
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MODES = ("pre-commit", "pre-push")
@@ -48,6 +48,34 @@ PUSH_NOTE = (
     "Deliberately pushing anyway: git push --no-verify (not recommended).\n"
 )
 _KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
+BASELINE_FILE = ".captchaai-guard-baseline.json"  # captchaai_guard.baseline reads it
+
+
+class Context:
+    """What every mode needs, set up like ``captchaai-guard scan``: the
+    repository root, the engine and path filter of its configuration."""
+
+    def __init__(self) -> None:
+        self.root = gitio.repo_root()
+        settings = config.load(self.root)
+        self.engine: Engine = settings.engine()
+        self.include: PathFilter | None = settings.include()
+
+    def also(self, accept: PathFilter) -> PathFilter:
+        """``accept`` combined with the configuration's excludes."""
+        include = self.include
+        if include is None:
+            return accept
+        return lambda path: accept(path) and include(path)
+
+    def accepted(self, findings: list[Finding]) -> list[Finding]:
+        """Findings not accepted in the repository's baseline."""
+        if not (self.root / BASELINE_FILE).is_file():
+            return findings
+        from captchaai_guard import baseline
+
+        found = baseline.find(self.root)
+        return findings if found is None else found.filter(findings)
 
 
 class HookError(GuardError):
@@ -97,26 +125,24 @@ def _unique(findings: Iterable[Finding]) -> Iterator[Finding]:
 
 def pre_commit(files: Sequence[str], environ: Mapping[str, str]) -> tuple[list[Finding], str]:
     """Findings and the report's source name for the pre-commit mode."""
-    root = gitio.repo_root()
-    engine = Engine()
+    ctx = Context()
     from_ref, to_ref = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
     if from_ref and to_ref:
-        return _framework_push(root, engine, from_ref, to_ref, files), f"commits {from_ref}..{to_ref}"
+        return _framework_push(ctx, from_ref, to_ref, files), f"commits {from_ref}..{to_ref}"
     if not files:
-        return list(scan_staged(root, engine)), "staged changes"
-    names = {_rel(f, root): f for f in files}
-    staged = _staged_paths(root, sorted(names)) if names else set()
-    findings = list(scan_staged(root, engine, include=staged.__contains__)) if staged else []
+        return ctx.accepted(list(scan_staged(ctx.root, ctx.engine, ctx.include))), "staged changes"
+    names = {_rel(f, ctx.root): f for f in files}
+    staged = _staged_paths(ctx.root, sorted(names))
+    findings = list(scan_staged(ctx.root, ctx.engine, ctx.also(staged.__contains__))) if staged else []
     whole = [Path(names[n]) for n in sorted(names) if n not in staged and os.path.isfile(names[n])]
-    findings += scan_files(whole, root, engine)
+    findings += scan_files(whole, ctx.root, ctx.engine, ctx.include)
+    findings = ctx.accepted(findings)
     if not whole:
         return findings, "staged changes"
     return findings, "staged changes and files" if staged else "files"
 
 
-def _framework_push(
-    root: Path, engine: Engine, from_ref: str, to_ref: str, files: Sequence[str]
-) -> list[Finding]:
+def _framework_push(ctx: Context, from_ref: str, to_ref: str, files: Sequence[str]) -> list[Finding]:
     """The pre-commit framework's push stage: every commit of FROM..TO.
 
     The framework passes the files changed in the range that survived the
@@ -125,18 +151,19 @@ def _framework_push(
     (deleted again, renamed away) cannot be filtered by the framework and
     are always reported: a key added and removed again is still in history.
     """
-    findings = list(scan_commits(root, [f"{from_ref}..{to_ref}"], engine))
-    if not files:
-        return findings
-    passed = {_rel(f, root) for f in files}
-    names = ["diff", "--name-only", "-z", "--no-renames"]
-    try:
-        out = gitio.run([*names, f"{from_ref}...{to_ref}", "--"], cwd=root)
-    except GuardError:  # no merge base: the framework falls back to a plain diff too
-        out = gitio.run([*names, f"{from_ref}..{to_ref}", "--"], cwd=root)
-    changed = {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
-    considered = {p for p in changed if os.path.lexists(root / p)}
-    return [f for f in findings if f.path in passed or f.path not in considered]
+    root = ctx.root
+    findings = list(scan_commits(root, [f"{from_ref}..{to_ref}"], ctx.engine, None, ctx.include))
+    if files:
+        passed = {_rel(f, root) for f in files}
+        names = ["diff", "--name-only", "-z", "--no-renames"]
+        try:
+            out = gitio.run([*names, f"{from_ref}...{to_ref}", "--"], cwd=root)
+        except GuardError:  # no merge base: the framework falls back to a plain diff too
+            out = gitio.run([*names, f"{from_ref}..{to_ref}", "--"], cwd=root)
+        changed = {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+        considered = {p for p in changed if os.path.lexists(root / p)}
+        findings = [f for f in findings if f.path in passed or f.path not in considered]
+    return ctx.accepted(findings)
 
 
 def parse_push_lines(stdin: IO[str]) -> list[tuple[str, str, str, str]]:
@@ -166,15 +193,15 @@ def push_revisions(root: Path, remote: str | None, local_sha: str, remote_sha: s
 
 def pre_push(args: Sequence[str], stdin: IO[str]) -> tuple[list[Finding], str]:
     remote = args[0] if args else None
-    root = gitio.repo_root()
-    engine = Engine()
+    updates = parse_push_lines(stdin)
+    ctx = Context()
     findings: list[Finding] = []
-    for _local_ref, local_sha, _remote_ref, remote_sha in parse_push_lines(stdin):
-        revisions = push_revisions(root, remote, local_sha, remote_sha)
+    for _local_ref, local_sha, _remote_ref, remote_sha in updates:
+        revisions = push_revisions(ctx.root, remote, local_sha, remote_sha)
         if revisions is not None:
-            findings += scan_commits(root, revisions, engine)
+            findings += scan_commits(ctx.root, revisions, ctx.engine, None, ctx.include)
     target = f" to {remote}" if remote else ""
-    return list(_unique(findings)), f"commits being pushed{target}"
+    return ctx.accepted(list(_unique(findings))), f"commits being pushed{target}"
 
 
 def _use_color(stream: IO[str]) -> bool:

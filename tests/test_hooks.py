@@ -413,3 +413,25 @@ def test_hook_imports_neither_click_nor_gitpython(seeded: Repo) -> None:
     }
     assert {"captchaai_guard.scan", "captchaai_guard.remediation"} <= names
     assert not names & {"click", "git", "argparse", "captchaai_guard.cli"}
+
+
+def test_hook_follows_the_configuration_and_baseline_like_scan(seeded: Repo) -> None:
+    seeded.stage(".captchaai-guard.toml", 'exclude = ["fixtures/**"]\n')
+    seeded.stage("fixtures/demo.py", key_line(fake_key()))
+    assert run_hook(seeded.path, "pre-commit").returncode == 0
+    assert run_hook(seeded.path, "pre-commit", "fixtures/demo.py").returncode == 0
+    assert seeded.run("scan").code == 0
+
+    key = fake_key()
+    seeded.stage("app.py", key_line(key))
+    assert run_hook(seeded.path, "pre-commit").returncode == 1
+    assert seeded.run("baseline").code == 0
+    seeded.git("add", ".captchaai-guard-baseline.json")
+    assert seeded.run("scan").code == 0
+    assert run_hook(seeded.path, "pre-commit").returncode == 0
+
+
+def test_baseline_file_name_matches() -> None:
+    from captchaai_guard import baseline, hook
+
+    assert hook.BASELINE_FILE == baseline.BASELINE_FILE
