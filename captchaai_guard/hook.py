@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from captchaai_guard import config, gitio
+from captchaai_guard import gitio
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding
@@ -48,7 +48,23 @@ PUSH_NOTE = (
     "Deliberately pushing anyway: git push --no-verify (not recommended).\n"
 )
 _KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
-BASELINE_FILE = ".captchaai-guard-baseline.json"  # captchaai_guard.baseline reads it
+# Files read by captchaai_guard.baseline and captchaai_guard.config, named here
+# so that a repository without them never imports those modules.
+BASELINE_FILE = ".captchaai-guard-baseline.json"
+CONFIG_FILE = ".captchaai-guard.toml"
+PYPROJECT, PYPROJECT_TABLE = "pyproject.toml", "captchaai-guard"
+
+
+def _may_have_config(root: Path) -> bool:
+    """False only when captchaai_guard.config would surely find no file."""
+    if (root / CONFIG_FILE).exists():
+        return True
+    try:
+        return PYPROJECT_TABLE.encode() in (root / PYPROJECT).read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # let the config loader report it
 
 
 class Context:
@@ -57,9 +73,15 @@ class Context:
 
     def __init__(self) -> None:
         self.root = gitio.repo_root()
-        settings = config.load(self.root)
-        self.engine: Engine = settings.engine()
-        self.include: PathFilter | None = settings.include()
+        self.engine: Engine
+        self.include: PathFilter | None = None
+        if _may_have_config(self.root):
+            from captchaai_guard import config
+
+            settings = config.load(self.root)
+            self.engine, self.include = settings.engine(), settings.include()
+        else:
+            self.engine = Engine()
 
     def also(self, accept: PathFilter) -> PathFilter:
         """``accept`` combined with the configuration's excludes."""

@@ -413,6 +413,7 @@ def test_hook_imports_neither_click_nor_gitpython(seeded: Repo) -> None:
     }
     assert {"captchaai_guard.scan", "captchaai_guard.remediation"} <= names
     assert not names & {"click", "git", "argparse", "captchaai_guard.cli"}
+    assert not names & {"captchaai_guard.config", "captchaai_guard.baseline"}  # no such files here
 
 
 def test_hook_follows_the_configuration_and_baseline_like_scan(seeded: Repo) -> None:
@@ -431,7 +432,21 @@ def test_hook_follows_the_configuration_and_baseline_like_scan(seeded: Repo) -> 
     assert run_hook(seeded.path, "pre-commit").returncode == 0
 
 
-def test_baseline_file_name_matches() -> None:
-    from captchaai_guard import baseline, hook
+def test_file_names_match_the_loaders() -> None:
+    from captchaai_guard import baseline, config, hook
 
     assert hook.BASELINE_FILE == baseline.BASELINE_FILE
+    assert (hook.CONFIG_FILE, hook.PYPROJECT, hook.PYPROJECT_TABLE) == (
+        config.CONFIG_FILE,
+        config.PYPROJECT,
+        config.TABLE,
+    )
+
+
+def test_hook_reads_configuration_from_pyproject(seeded: Repo) -> None:
+    seeded.stage("pyproject.toml", '[tool.captchaai-guard]\nexclude = ["fixtures/**"]\n')
+    seeded.stage("fixtures/demo.py", key_line(fake_key()))
+    assert run_hook(seeded.path, "pre-commit").returncode == 0
+    seeded.stage("pyproject.toml", '[tool.captchaai-guard]\nexclude = "not a list"\n')
+    proc = run_hook(seeded.path, "pre-commit")
+    assert proc.returncode == 2 and "pyproject.toml" in proc.stderr
