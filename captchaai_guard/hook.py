@@ -27,14 +27,16 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from captchaai_guard import gitio
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding
 from captchaai_guard.scan import PathFilter, scan_commits, scan_files, scan_staged
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MODES = ("pre-commit", "pre-push")
@@ -114,9 +116,9 @@ def _rel(path: str, root: Path) -> str:
     parent = os.path.realpath(os.path.dirname(absolute))
     full = os.path.join(parent, os.path.basename(absolute))
     try:
-        return Path(os.path.relpath(full, os.path.realpath(root))).as_posix()
+        return os.path.relpath(full, os.path.realpath(root)).replace(os.sep, "/")
     except ValueError:  # another drive on Windows
-        return Path(path).as_posix()
+        return path.replace(os.sep, "/")
 
 
 def _staged_paths(root: Path, paths: Sequence[str]) -> set[str]:
@@ -156,7 +158,8 @@ def pre_commit(files: Sequence[str], environ: Mapping[str, str]) -> tuple[list[F
     names = {_rel(f, ctx.root): f for f in files}
     staged = _staged_paths(ctx.root, sorted(names))
     findings = list(scan_staged(ctx.root, ctx.engine, ctx.also(staged.__contains__))) if staged else []
-    whole = [Path(names[n]) for n in sorted(names) if n not in staged and os.path.isfile(names[n])]
+    unstaged = [names[n] for n in sorted(names) if n not in staged]
+    whole = [ctx.root / os.path.abspath(f) for f in unstaged if os.path.isfile(f)]
     findings += scan_files(whole, ctx.root, ctx.engine, ctx.include)
     findings = ctx.accepted(findings)
     if not whole:
