@@ -450,3 +450,14 @@ def test_hook_reads_configuration_from_pyproject(seeded: Repo) -> None:
     seeded.stage("pyproject.toml", '[tool.captchaai-guard]\nexclude = "not a list"\n')
     proc = run_hook(seeded.path, "pre-commit")
     assert proc.returncode == 2 and "pyproject.toml" in proc.stderr
+
+
+def test_hook_file_arguments_are_relative_to_the_current_directory(seeded: Repo) -> None:
+    key = fake_key()
+    seeded.stage("src/app.py", key_line(key))
+    sub = seeded.path / "src"
+    assert run_hook(sub, "pre-commit", "app.py").returncode == 1
+    assert run_hook(sub, "pre-commit", "other.py").returncode == 0
+    seeded.commit("key, bypassing the hook")
+    proc = run_hook(sub, "pre-commit", "app.py")  # nothing staged: whole file
+    assert proc.returncode == 1 and "src/app.py:1:22" in proc.stderr
