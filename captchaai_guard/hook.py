@@ -32,11 +32,12 @@ from typing import IO, TYPE_CHECKING
 from captchaai_guard import gitio
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
-from captchaai_guard.findings import Finding
 from captchaai_guard.scan import PathFilter, scan_commits, scan_files, scan_staged
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # not imported at run time: a clean scan needs neither
     from pathlib import Path
+
+    from captchaai_guard.findings import Finding
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MODES = ("pre-commit", "pre-push")
