@@ -20,7 +20,8 @@ import yaml
 
 from tests.conftest import BIN, Repo, fake_key
 
-pytestmark = pytest.mark.precommit
+# One worker runs them all, so the session-wide environment is built once.
+pytestmark = [pytest.mark.precommit, pytest.mark.xdist_group("precommit")]
 
 PROJECT = Path(__file__).resolve().parents[1]
 
