@@ -11,7 +11,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TypeVar
 
@@ -22,10 +21,9 @@ from captchaai_guard.errors import GitError, GuardError
 from captchaai_guard.findings import Finding
 
 if TYPE_CHECKING:
-    from captchaai_guard.baseline import Baseline
     from captchaai_guard.config import Config
-    from captchaai_guard.engine import Engine
     from captchaai_guard.progress import Progress
+    from captchaai_guard.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
@@ -154,45 +152,20 @@ def load_config(root: Path | None, config_path: str | None) -> Config:
     return config.load(root, config_path)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What every command that looks for keys starts from: the configuration,
-    the engine and path filter built from it, and the baseline (if any)."""
-
-    config: Config
-    engine: Engine
-    include: Callable[[str], bool] | None
-    baseline: Baseline | None
-
-    def accepted(self, findings: Sequence[Finding]) -> tuple[list[Finding], int]:
-        """The findings the baseline does not hold, and how many it held."""
-        if self.baseline is None:
-            return list(findings), 0
-        kept = self.baseline.filter(findings)
-        return kept, len(findings) - len(kept)
-
-
 def load_settings(
     root: Path | None,
     config_path: str | None,
     baseline_path: str | None = None,
     no_baseline: bool = False,
 ) -> Settings:
-    """Load the configuration and baseline the way ``scan`` does, for every command.
+    """The configuration and baseline from ``--config``, ``--baseline`` and
+    ``--no-baseline``, loaded the same way for every command (see
+    :mod:`captchaai_guard.settings`). Any problem is a :class:`GuardError`."""
+    from captchaai_guard import settings
 
-    ``--config PATH`` or the repository's own file; ``--baseline PATH``, the
-    repository's baseline file, or none with ``--no-baseline``. Any problem
-    is a :class:`GuardError` (exit 2, one line).
-    """
     if baseline_path is not None and no_baseline:
         raise click.UsageError("choose one of --baseline, --no-baseline")
-    config = load_config(root, config_path)
-    return Settings(
-        config=config,
-        engine=config.engine(),
-        include=config.include(),
-        baseline=_baseline(root, baseline_path, no_baseline),
-    )
+    return settings.load(root, config_path, baseline_path, use_baseline=not no_baseline)
 
 
 def optional_root() -> Path | None:
@@ -345,16 +318,6 @@ def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | 
 def _isatty(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def _baseline(root: Path | None, path: str | None, disabled: bool) -> Baseline | None:
-    from captchaai_guard import baseline
-
-    if disabled:
-        return None
-    if path is not None:
-        return baseline.load(Path(path))
-    return baseline.find(root)
 
 
 def _expand(paths: Sequence[str], root: Path) -> list[Path]:
