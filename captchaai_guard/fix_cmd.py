@@ -13,7 +13,7 @@ from captchaai_guard.scan import scan_files, scan_staged
 EXIT_CLEAN, EXIT_MANUAL, EXIT_ERROR = 0, 1, 2
 
 
-@click.command("fix", short_help="Move the keys found into .env and read them from the environment.")
+@click.command("fix", short_help="Move the keys into .env and read them from the environment.")
 @click.option("--dry-run", is_flag=True, help="Show the changes (keys masked) and change nothing.")
 @config_option
 @baseline_options
