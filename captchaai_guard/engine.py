@@ -18,6 +18,9 @@ ALLOW_MARKER = "captchaai-guard: allow"
 _HEX = re.compile(r"[0-9a-fA-F]{32}")
 _ALNUM = re.compile(r"[0-9A-Za-z]{32}")
 _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
+_ESCAPE = re.compile(r'\\([\\"/nrt])')
+_UNESCAPE = {"\\": "\\", '"': '"', "/": "/", "n": " ", "r": " ", "t": " "}
+_TAIL = re.compile(r"[A-Za-z0-9]|-us\d")
 
 
 def mentions_captchaai(text: str) -> bool:
@@ -68,9 +71,7 @@ class Engine:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""
         if ALLOW_MARKER in text:
             return []
-        variants = [text]
-        if '\\"' in text:  # JSON-escaped source, e.g. notebook cells
-            variants.append(text.replace('\\"', '"'))
+        variants = _variants(text)
         lowered = text.lower()
         found: list[Match] = []
         seen: set[str] = set()
@@ -83,7 +84,9 @@ class Engine:
             for variant in variants:
                 for m in compiled.pattern.finditer(variant):
                     secret = m.group("secret")
-                    if secret in seen or not self._accept(rule, secret, text):
+                    if secret in seen or not _stands_whole(variant, m.start("secret"), m.end("secret")):
+                        continue
+                    if not self._accept(rule, secret, text):
                         continue
                     seen.add(secret)
                     found.append(
@@ -101,3 +104,22 @@ class Engine:
         if not shape.fullmatch(secret) or filters.drop(secret):
             return False
         return not any(p.search(secret) or p.search(line) for p in self.allow)
+
+
+def _variants(text: str) -> list[str]:
+    """The line as written, plus its JSON-unescaped form when it holds escapes
+    (notebook cells, JSON-encoded code): ``\\"`` becomes ``"``, ``\\/``
+    becomes ``/`` and ``\\n``, ``\\r``, ``\\t`` become spaces, so that
+    ``\\nCAPTCHAAI_API_KEY = \\"...\\"`` reads like code."""
+    if "\\" not in text:
+        return [text]
+    unescaped = _ESCAPE.sub(lambda m: _UNESCAPE[m.group(1)], text)
+    return [text] if unescaped == text else [text, unescaped]
+
+
+def _stands_whole(text: str, start: int, end: int) -> bool:
+    """The key is not a slice of a longer run of letters and digits (a sha1
+    or sha256 digest) and not the front of a Mailchimp-style ``-us6`` key."""
+    if start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+        return False
+    return _TAIL.match(text, end) is None
