@@ -61,8 +61,10 @@ _STRONG_SEP = (
 # not count.
 _FIELD_NAME = (
     r"(?<![A-Za-z0-9_-])"
-    r"(?:(?:captcha|solver|2captcha|two[_-]?captcha|anti[_-]?captcha|rucaptcha)[_.-]?)?"
-    r"(?:api[_-]?key|apikey|client[_-]?key|access[_-]?key|secret[_-]?key|api[_-]?token"
+    r"(?:(?:captcha|solver|2captcha|two[_-]?captcha|anti[_-]?captcha|rucaptcha"
+    r"|backup|fallback|default|primary|secondary|main|prod|production|dev|staging|test|my|old|new"
+    r")[_.-]?){0,2}"
+    r"(?:api[_-]?key|apikey|client[_-]?key|api[_-]?token"
     r"|auth[_-]?token|key|token|x-api-key|authorization)"
     r"(?![A-Za-z0-9_]|-[A-Za-z0-9])"
 )
@@ -70,7 +72,8 @@ _FIELD_SEP = (
     r"[\"'`\]]{0,2}"
     r"(?:\s*:\s*[A-Za-z_][\w.]*(?:<[\w, ]*>|\[[\w., ]*\])?\??(?=\s*=))?"
     r"\s*(?:=>|:=|\?\?=|\|\|=|<-|=|:|,|\(|\s+value\s*=)\s*"
-    r"(?:(?:bearer|token|basic)\s+)?" + _PREFIX + r"[\"'`]?"
+    r"(?:(?:new\s+)?(?:String::from|String|str|SecretStr|Secret|SecureString|ConvertTo-SecureString)"
+    r"\s*\(?\s*)?" + _PREFIX + r"[\"'`]?(?:(?:bearer|token|basic)\s+)?"
 )
 # Solver clients: 2captcha-compatible and anti-captcha-like libraries
 # pointed at CaptchaAI's host, and key setters.
@@ -304,6 +307,7 @@ RULES: tuple[Rule, ...] = (
             'OPENWEATHER_API_KEY = "{key}"  # captchaai',
             'idempotency-key: "{key}"  # captchaai',
             'MAILCHIMP_KEY = "{key}-us6"  # captchaai',
+            'SECRET_KEY = "{key}"  # captchaai',
         ),
     ),
     Rule(
