@@ -66,18 +66,25 @@ class Engine:
             compile_rule(rule) for rule in rules if rule.id not in disabled
         )
         self.allow = tuple(allow)
+        words = sorted({word for c in self.rules for word in c.rule.keywords})
+        # One C-level search tells whether any rule could apply to a line.
+        self._gate = re.compile("|".join(map(re.escape, words))) if words else None
+        self._words = tuple(words)
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""
         if ALLOW_MARKER in text:
             return []
-        variants = _variants(text)
         lowered = text.lower()
+        if self._gate is None or self._gate.search(lowered) is None:
+            return []
+        present = {word for word in self._words if word in lowered}
+        variants = _variants(text)
         found: list[Match] = []
         seen: set[str] = set()
         for compiled in self.rules:
             rule = compiled.rule
-            if not any(word in lowered for word in rule.keywords):
+            if present.isdisjoint(rule.keywords):
                 continue
             if compiled.path is not None and not compiled.path.search(path):
                 continue

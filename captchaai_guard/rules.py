@@ -46,7 +46,7 @@ _STRONG_NAME = (
 )
 # A type between a name and its value: `: &str`, `: string`, ` string`.
 _TYPE = (
-    r"(?:\s*:\s*&?(?:'static\s+)?[A-Za-z_][\w.]*(?:<[\w, ]*>|\[[\w., ]*\])?\??(?=\s*=)"
+    r"(?:\s*:\s*&?(?:'static\s+)?[A-Za-z_][\w.]{0,40}(?:<[\w, ]{0,40}>|\[[\w., ]{0,40}\])?\??(?=\s*=)"
     r"|\s+(?:string|String|str)(?=\s*=))?"
 )
 # Between such a name and its value: quotes, brackets, ``=``, ``:``, ``=>``,
@@ -70,8 +70,8 @@ _FIELD_NAME = (
 )
 _FIELD_SEP = (
     r"[\"'`\]]{0,2}"
-    r"(?:\s*:\s*[A-Za-z_][\w.]*(?:<[\w, ]*>|\[[\w., ]*\])?\??(?=\s*=))?"
-    r"\s*(?:=>|:=|\?\?=|\|\|=|<-|=|:|,|\(|\s+value\s*=)\s*"
+    r"(?:\s*:\s*[A-Za-z_][\w.]{0,40}(?:<[\w, ]{0,40}>|\[[\w., ]{0,40}\])?\??(?=\s*=))?"
+    r"\s*(?:=>|:=|\?\?=|\|\|=|<-|=|:|,|\(|(?<=\s)value\s*=)\s*"
     r"(?:(?:new\s+)?(?:String::from|String|str|SecretStr|Secret|SecureString|ConvertTo-SecureString)"
     r"\s*\(?\s*)?" + _PREFIX + r"[\"'`]?(?:(?:bearer|token|basic)\s+)?"
 )
@@ -79,8 +79,8 @@ _FIELD_SEP = (
 # pointed at CaptchaAI's host, and key setters.
 _CLIENT = (
     r"(?<![A-Za-z0-9_])(?:"
-    r"\w*(?:2captcha|twocaptcha|anticaptcha|captchasolver|solver)\w*"
-    r"|\w*client"
+    r"\w{0,30}(?:2captcha|twocaptcha|anticaptcha|captchasolver|solver)\w{0,30}"
+    r"|\w{0,30}client"
     r"|(?:set|with)_?(?:api_?key|client_?key|key)"
     r")(?:(?:\.|::)(?:new|create|client))?\s*\(\s*"
     r"(?:(?:api_?key|apikey|key|client_?key|token)\s*[=:]\s*)?" + _PREFIX + r"[\"'`]"
@@ -203,7 +203,7 @@ RULES: tuple[Rule, ...] = (
         id="captchaai-url-key",
         description="CaptchaAI API key in the key= parameter of a CaptchaAI URL",
         regex=(
-            r"captchaai\.com[^\s\"'<>`]*?(?:[?&]|&amp;|%3F|%26)"
+            r"captchaai\.com[^\s\"'<>`]{0,1000}?(?:[?&]|&amp;|%3F|%26)"
             r"(?:key|clientkey|api_key|apikey)(?:=|%3D)" + _CONCAT + ALNUM32
         ),
         keywords=("captchaai.com",),
@@ -244,7 +244,7 @@ RULES: tuple[Rule, ...] = (
         id="captchaai-wrapper",
         description="CaptchaAI API key passed to SecureApiKey or a CaptchaAI client",
         regex=(
-            r"(?:SecureApiKey|captcha[_-]?ai[\w.:]*)\s*\(\s*"
+            r"(?:SecureApiKey|captcha[_-]?ai[\w.:]{0,40})\s*\(\s*"
             r"(?:(?:api_?key|apikey|key|client_?key|token)\s*[=:]\s*)?" + _PREFIX + r"[\"'`]" + HEX32
         ),
         keywords=("secureapikey", "captcha"),
@@ -319,7 +319,7 @@ RULES: tuple[Rule, ...] = (
             + r"[\"']?"
             + HEX32
         ),
-        keywords=("-",),
+        keywords=("-api", "-key", "-client", "-token"),
         context="file",
         remediation="Pass the key through the CAPTCHAAI_API_KEY environment variable.",
         examples=(
