@@ -53,7 +53,7 @@ _TYPE = (
 # ``,`` (a getenv default), ``or`` / ``||`` / ``??`` fallbacks, XML
 # ``value=``, HCL ``default =``, then a string prefix.
 _STRONG_SEP = (
-    _TYPE + r"(?:[^A-Za-z0-9\r\n]|\b(?:or|value|default)\b){1,16}?" + _PREFIX
+    _TYPE + r"(?:[^A-Za-z0-9\r\n]|\b(?:or|value|default)\b|(?<=\s)--?[a-z]{1,10}\b){1,16}?" + _PREFIX
 )
 # Generic field names of a key, optionally prefixed by a solver's name
 # (captcha_api_key, solverKey, twoCaptchaApiKey), in code or config that
@@ -73,7 +73,7 @@ _FIELD_SEP = (
     r"(?:\s*:\s*[A-Za-z_][\w.]{0,40}(?:<[\w, ]{0,40}>|\[[\w., ]{0,40}\])?\??(?=\s*=))?"
     r"\s*(?:=>|:=|\?\?=|\|\|=|<-|=|:|,|\(|(?<=\s)value\s*=)\s*"
     r"(?:(?:new\s+)?(?:String::from|String|str|SecretStr|Secret|SecureString|ConvertTo-SecureString)"
-    r"\s*\(?\s*)?" + _PREFIX + r"[\"'`]?(?:(?:bearer|token|basic)\s+)?"
+    r"\s*\(?\s*)?(?:[\[{]\s*)?" + _PREFIX + r"[\"'`]?(?:(?:bearer|token|basic)\s+)?"
 )
 # Solver clients: 2captcha-compatible and anti-captcha-like libraries
 # pointed at CaptchaAI's host, and key setters.
@@ -186,6 +186,7 @@ RULES: tuple[Rule, ...] = (
             '<add key="CaptchaAIApiKey" value="{key}" />',
             "VITE_CAPTCHAAI_API_KEY={key}",
             "INSERT INTO settings VALUES ('captchaai_api_key', '{key}');",
+            'gh secret set CAPTCHAAI_API_KEY --body "{key}"',
         ),
         counter_examples=(
             "export CAPTCHAAI_API_KEY=$(cat ~/.captchaai/key)",
@@ -314,7 +315,7 @@ RULES: tuple[Rule, ...] = (
         id="captchaai-cli-flag",
         description="API key given as a command-line option in a file that uses CaptchaAI",
         regex=(
-            r"(?<![\w-])--?(?:api[_-]?key|apikey|key|client[_-]?key|token)(?:=|\s+)"
+            r"(?<![\w-])--?(?:api[_-]?key|apikey|key|client[_-]?key|token)(?:=|\s+|[\"']\s*,\s*)"
             + _PREFIX
             + r"[\"']?"
             + HEX32
@@ -325,6 +326,7 @@ RULES: tuple[Rule, ...] = (
         examples=(
             "python solve.py --api-key {key} --host ocr.captchaai.com",
             "./solve.ps1 -ApiKey '{key}'  # captchaai",
+            '"args": ["--api-key", "{key}"],  // captchaai',
         ),
         counter_examples=("python solve.py --api-key {key}",),
     ),
@@ -332,13 +334,16 @@ RULES: tuple[Rule, ...] = (
         id="captchaai-name-value",
         description="API key as a name/value pair (Postman, HAR) in a file that uses CaptchaAI",
         regex=(
-            r"[\"'](?:key|name)[\"']\s*:\s*[\"'](?:key|api_?key|apikey|client_?key|x-api-key)[\"']"
-            r"\s*,\s*[\"']value[\"']\s*:\s*[\"']" + HEX32
+            r"(?<![A-Za-z0-9_])[\"']?(?:key|name)[\"']?\s*[:=]\s*[\"'](?:key|api_?key|apikey|client_?key|x-api-key)"
+            r"[\"']\s*,\s*[\"']?value[\"']?\s*[:=]\s*[\"']" + HEX32
         ),
         keywords=("value",),
         context="file",
         remediation="Use a collection variable read from the environment instead of the key.",
-        examples=('{{"key": "key", "value": "{key}"}},  // ocr.captchaai.com',),
+        examples=(
+            '{{"key": "key", "value": "{key}"}},  // ocr.captchaai.com',
+            'URLQueryItem(name: "key", value: "{key}"),  // ocr.captchaai.com',
+        ),
         counter_examples=('{{"key": "key", "value": "{key}"}}',),
     ),
     Rule(

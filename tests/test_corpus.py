@@ -35,6 +35,7 @@ from tests.conftest import Repo
 
 CORPUS = Path(__file__).parent / "corpus"
 SUFFIX = ".tmpl"
+CRLF = (".cmd", ".bat", ".ps1")  # Windows scripts are checked in with CRLF line ends
 MIN_RECALL = 0.98
 MIN_PRECISION = 0.98
 _ALNUM = string.ascii_letters + string.digits
@@ -105,7 +106,7 @@ class Corpus:
                 return self.fresh(NOISE[name])
 
             lines.append(MARKER.sub(fill, line))
-        self.files[path] = "\n".join(lines)
+        self.files[path] = ("\r\n" if path.endswith(CRLF) else "\n").join(lines)
         self.syntax[path] = syntax
 
 
@@ -151,7 +152,7 @@ def score(corpus: Corpus, findings: list[dict[str, object]]) -> tuple[dict[str, 
             target.false += 1
             misses.append(f"false positive {path}:{line} {f['rule_id']}: {f['line_masked']}")
     for path, line, masked in sorted(corpus.keys - hits):
-        text = corpus.files[path].split("\n")[line - 1].strip()
+        text = corpus.files[path].splitlines()[line - 1].strip()
         misses.append(f"missed {path}:{line} {masked}: {text[:100]}")
     total = Score(
         keys=sum(s.keys for s in per.values()),
