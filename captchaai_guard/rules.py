@@ -347,6 +347,20 @@ RULES: tuple[Rule, ...] = (
         counter_examples=('{{"key": "key", "value": "{key}"}}',),
     ),
     Rule(
+        id="captchaai-prose",
+        description="CaptchaAI API key quoted in prose (docs, issues, comments)",
+        regex=(
+            r"captcha[ _-]?ai\b[^\r\n]{0,30}?\bkey(?:\s+is|\s+was)?[\s:=\"'`*]{1,6}" + HEX32
+        ),
+        keywords=("captcha",),
+        remediation="Quote a placeholder such as <your key> instead of the key.",
+        examples=(
+            "Your CaptchaAI API key is {key}",
+            "my captchaai key: `{key}`",
+        ),
+        counter_examples=("CaptchaAI key: see the dashboard, checksum {key}{key}",),
+    ),
+    Rule(
         id="captchaai-config-file",
         description="CaptchaAI API key in a CaptchaAI configuration file",
         regex=(
