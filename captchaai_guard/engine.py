@@ -21,6 +21,9 @@ _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
 _ESCAPE = re.compile(r'\\([\\"/nrt])')
 _UNESCAPE = {"\\": "\\", '"': '"', "/": "/", "n": " ", "r": " ", "t": " "}
 _TAIL = re.compile(r"[A-Za-z0-9]|-us\d")
+# Custom rules (from the configuration) only look at lines up to this long:
+# with the load-time regex check (regex_guard) this bounds their worst case.
+MAX_CUSTOM_LINE = 4096
 
 
 def mentions_captchaai(text: str) -> bool:
@@ -33,6 +36,7 @@ class CompiledRule:
     rule: Rule
     pattern: re.Pattern[str]
     path: re.Pattern[str] | None
+    group: str | int = "secret"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,13 @@ class Match:
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
+    """Built-in rules ignore case; custom rules match as written (use ``(?i)``)."""
+    pattern = re.compile(rule.regex, re.IGNORECASE if rule.source == "built-in" else 0)
     return CompiledRule(
         rule=rule,
-        pattern=re.compile(rule.regex, re.IGNORECASE),
+        pattern=pattern,
         path=re.compile(rule.path) if rule.path else None,
+        group="secret" if "secret" in pattern.groupindex else 0,
     )
 
 
@@ -62,37 +69,56 @@ class Engine:
         disable: Iterable[str] = (),
     ) -> None:
         disabled = set(disable)
-        self.rules: tuple[CompiledRule, ...] = tuple(
-            compile_rule(rule) for rule in rules if rule.id not in disabled
-        )
+        compiled = [compile_rule(rule) for rule in rules if rule.id not in disabled]
+        self.rules: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source == "built-in")
+        self.custom: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source != "built-in")
         self.allow = tuple(allow)
         words = sorted({word for c in self.rules for word in c.rule.keywords})
-        # One C-level search tells whether any rule could apply to a line.
+        # One C-level search tells whether any built-in rule could apply to a line.
         self._gate = re.compile("|".join(map(re.escape, words))) if words else None
         self._words = tuple(words)
+        # What the prefilter must also let through for the custom rules: lines
+        # holding one of their keywords, or every line when one has none.
+        self.keywords: tuple[bytes, ...] = tuple(
+            sorted({word.lower().encode() for c in self.custom for word in c.rule.keywords})
+        )
+        self.every_line = any(not c.rule.keywords for c in self.custom)
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""
         if ALLOW_MARKER in text:
             return []
         lowered = text.lower()
-        if self._gate is None or self._gate.search(lowered) is None:
+        rules: tuple[CompiledRule, ...] = ()
+        present: set[str] = set()
+        if self._gate is not None and self._gate.search(lowered) is not None:
+            rules = self.rules
+            present = {word for word in self._words if word in lowered}
+        if self.custom and len(text) <= MAX_CUSTOM_LINE:
+            rules = rules + self.custom
+        if not rules:
             return []
-        present = {word for word in self._words if word in lowered}
         variants = _variants(text)
         found: list[Match] = []
         seen: set[str] = set()
-        for compiled in self.rules:
+        for compiled in rules:
             rule = compiled.rule
-            if present.isdisjoint(rule.keywords):
+            if rule.source == "built-in":
+                if present.isdisjoint(rule.keywords):
+                    continue
+            elif rule.keywords and not any(word in lowered for word in rule.keywords):
                 continue
             if compiled.path is not None and not compiled.path.search(path):
                 continue
             for variant in variants:
                 for m in compiled.pattern.finditer(variant):
-                    secret = m.group("secret")
-                    if secret in seen or not _stands_whole(variant, m.start("secret"), m.end("secret")):
+                    secret = m.group(compiled.group)
+                    if not secret or secret in seen:
                         continue
+                    if rule.secret != "any":
+                        start, end = m.span(compiled.group)
+                        if not _stands_whole(variant, start, end):
+                            continue
                     if not self._accept(rule, secret, text):
                         continue
                     seen.add(secret)
@@ -107,9 +133,10 @@ class Engine:
         return found
 
     def _accept(self, rule: Rule, secret: str, line: str) -> bool:
-        shape = _HEX if rule.secret == "hex" else _ALNUM
-        if not shape.fullmatch(secret) or filters.drop(secret):
-            return False
+        if rule.secret != "any":
+            shape = _HEX if rule.secret == "hex" else _ALNUM
+            if not shape.fullmatch(secret) or filters.drop(secret):
+                return False
         return not any(p.search(secret) or p.search(line) for p in self.allow)
 
 
