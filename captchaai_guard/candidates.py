@@ -1,15 +1,24 @@
-"""Fast prefilter: where in a buffer could a 32-character key stand?
+"""Fast prefilter: which lines of a buffer could hold a key?
 
-Every rule needs a run of at least 32 letters and digits. Instead of a
-Python loop per line, a buffer is mapped in C (``bytes.translate``) so that
-every letter and digit becomes ``a`` and everything else a space, and runs
-of 32 ``a`` are found with ``bytes.find``. Only the lines around those
-positions are ever decoded or handed to the rule regexes.
+Every rule needs a run of at least 32 letters and digits and one of its
+keywords on the same line. Both are looked for in C, over whole blocks:
+
+* ``bytes.translate`` maps letters and digits to ``a`` and everything else
+  to a space; runs are then found (and counted) with ``bytes.find``.
+* with ``keywords`` (the usual case), the block is also lowered once and
+  every keyword found in it with ``bytes.find``; only a line holding one is
+  checked for a run. Keywords are rarer than long runs in most code (lock
+  files, hashes, base64), and checking a keyword per run line would cost a
+  regex call for each of them.
+* without, every line holding a 32-character run is a candidate.
+
+Only candidate lines are ever decoded or handed to the rule regexes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TABLE = bytes(0x61 if i in _ALNUM else 0x20 for i in range(256))
@@ -17,16 +26,41 @@ _RUN = b"a" * 32
 KEY_LENGTH = 32
 
 
-def candidate_lines(buf: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    """Yield ``(line_start, line_end)`` of each line in ``buf[start:end]``
-    holding a run of 32 or more letters and digits, once per line, in order.
+def keyword_set(words: Iterable[str]) -> tuple[bytes, ...]:
+    """The lower-cased words to look for; a word that contains another word
+    is left out (the shorter one finds it)."""
+    unique = {w.lower() for w in words if w}
+    return tuple(
+        sorted(w.encode("utf-8") for w in unique if not any(o != w and o in w for o in unique))
+    )
 
+
+def candidate_lines(
+    buf: bytes,
+    start: int = 0,
+    end: int | None = None,
+    keywords: Sequence[bytes] | None = None,
+) -> Iterator[tuple[int, int]]:
+    """Yield ``(line_start, line_end)`` of each line in ``buf[start:end]``
+    holding a run of 32 or more letters and digits (and, when ``keywords``
+    is given, one of them, ASCII case-insensitive), once per line, in order.
+
+    With ``keywords``, a line holding non-ASCII bytes is always a candidate
+    when it has a run: rules lower lines as text, where a non-ASCII
+    character can lower to an ASCII letter (KELVIN SIGN to ``k``).
     ``line_end`` is the index of the newline (or ``end``).
     """
     if end is None:
         end = len(buf)
     if end - start < KEY_LENGTH:
         return
+    if keywords is None:
+        yield from _run_lines(buf, start, end)
+    else:
+        yield from _keyword_lines(buf, start, end, keywords)
+
+
+def _run_lines(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
     mapped = buf[start:end].translate(_TABLE)
     pos = mapped.find(_RUN)
     while pos != -1:
@@ -39,3 +73,39 @@ def candidate_lines(buf: bytes, start: int = 0, end: int | None = None) -> Itera
             line_end = end
         yield line_start, line_end
         pos = mapped.find(_RUN, line_end - start)
+
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def _keyword_lines(
+    buf: bytes, start: int, end: int, keywords: Sequence[bytes]
+) -> Iterator[tuple[int, int]]:
+    block = buf[start:end]
+    mapped = block.translate(_TABLE)
+    if mapped.find(_RUN) == -1:
+        return
+    lowered = block.lower()
+    find, rfind, run_at = lowered.find, lowered.rfind, mapped.find
+    size = len(block)
+    lines: dict[int, int] = {}  # line start -> line end, in the block
+
+    def visit(pos: int) -> int:
+        line_start = rfind(b"\n", 0, pos) + 1
+        line_end = find(b"\n", pos)
+        if line_end == -1:
+            line_end = size
+        if line_start not in lines and run_at(_RUN, line_start, line_end) != -1:
+            lines[line_start] = line_end
+        return line_end
+
+    for word in keywords:
+        pos = find(word)
+        while pos != -1:
+            pos = find(word, visit(pos))
+    if not block.isascii():
+        match = _NON_ASCII.search(block)
+        while match is not None:
+            match = _NON_ASCII.search(block, visit(match.start()))
+    for line_start in sorted(lines):
+        yield start + line_start, start + lines[line_start]

@@ -14,7 +14,7 @@ Commit boundaries are lines starting with ``\\x1f`` (the format
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -23,7 +23,7 @@ from captchaai_guard.findings import Commit
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
-_BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
+_BOUNDARIES = (b"\ndiff --git ", b"\n@@ ", b"\n\x1f")
 _HUNK = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
@@ -185,10 +185,25 @@ def _new_lines(buf: bytes, start: int, end: int) -> int:
     return first + buf.count(b"\n+", start, end) + buf.count(b"\n ", start, end)
 
 
+def _boundaries(buf: bytes) -> list[int]:
+    """Start offsets of the lines of ``buf`` that open a file, a hunk or a
+    commit, in order (one C-speed ``find`` pass per kind of line)."""
+    bounds = [0] if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")) else []
+    find = buf.find
+    for needle in _BOUNDARIES:
+        pos = find(needle)
+        while pos != -1:
+            bounds.append(pos + 1)
+            pos = find(needle, pos + 2)
+    bounds.sort()
+    return bounds
+
+
 class DiffParser:
     """Incremental parser: feed whole-line blocks, get events."""
 
-    def __init__(self) -> None:
+    def __init__(self, keywords: Sequence[bytes] | None = None) -> None:
+        self.keywords = keywords  # see candidates.candidate_lines
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -203,9 +218,7 @@ class DiffParser:
     def feed(self, buf: bytes) -> Iterator[Event]:
         """Parse ``buf``, which must start at a line start and end after a
         line break (or be the final block of the stream)."""
-        bounds = [m.start() + 1 for m in _BOUNDARY.finditer(buf)]
-        if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")):
-            bounds.insert(0, 0)
+        bounds = _boundaries(buf)
         if not bounds or bounds[0] != 0:
             # The block opens inside the section the previous block left off.
             yield from self._region(buf, 0, bounds[0] if bounds else len(buf))
@@ -253,7 +266,7 @@ class DiffParser:
         if not file.mentions and _mentions_captchaai(buf, start, end):
             file.mentions = True
         cursor, lineno = start, self.lineno
-        for line_start, line_end in candidate_lines(buf, start, end):
+        for line_start, line_end in candidate_lines(buf, start, end, self.keywords):
             if buf[line_start] != _PLUS:
                 continue
             lineno += _new_lines(buf, cursor, line_start)
@@ -265,9 +278,15 @@ class DiffParser:
         yield from self._end_file()
 
 
-def parse_stream(stream: IO[bytes], block_size: int = BLOCK_SIZE) -> Iterator[Event]:
-    """Parse a unified diff from ``stream`` in blocks of ``block_size``."""
-    parser = DiffParser()
+def parse_stream(
+    stream: IO[bytes], block_size: int = BLOCK_SIZE, keywords: Sequence[bytes] | None = None
+) -> Iterator[Event]:
+    """Parse a unified diff from ``stream`` in blocks of ``block_size``.
+
+    ``keywords`` (see :func:`captchaai_guard.candidates.keyword_set`)
+    drops added lines that no rule could match before they become events.
+    """
+    parser = DiffParser(keywords)
     rest = b""
     while True:
         data = stream.read(block_size)
@@ -285,9 +304,9 @@ def parse_stream(stream: IO[bytes], block_size: int = BLOCK_SIZE) -> Iterator[Ev
     yield from parser.close()
 
 
-def parse_bytes(data: bytes) -> Iterator[Event]:
+def parse_bytes(data: bytes, keywords: Sequence[bytes] | None = None) -> Iterator[Event]:
     """Parse a whole diff held in memory."""
-    parser = DiffParser()
+    parser = DiffParser(keywords)
     if data and not data.endswith(b"\n"):
         data += b"\n"
     yield from parser.feed(data)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from captchaai_guard import filters
+from captchaai_guard.candidates import keyword_set
 from captchaai_guard.rules import RULES, Rule
 
 ALLOW_MARKER = "captchaai-guard: allow"
@@ -25,11 +26,31 @@ def mentions_captchaai(text: str) -> bool:
     return _EVIDENCE.search(text) is not None
 
 
-@dataclass(frozen=True)
 class CompiledRule:
-    rule: Rule
-    pattern: re.Pattern[str]
-    path: re.Pattern[str] | None
+    """A rule with its regexes, compiled on first use: most lines never get
+    past a rule's keywords, and a commit hook should not pay for compiling
+    patterns it does not run."""
+
+    __slots__ = ("_path", "_pattern", "rule")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self._pattern: re.Pattern[str] | None = None
+        self._path: re.Pattern[str] | None = None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._pattern is None:
+            self._pattern = re.compile(self.rule.regex, re.IGNORECASE)
+        return self._pattern
+
+    @property
+    def path(self) -> re.Pattern[str] | None:
+        if self.rule.path is None:
+            return None
+        if self._path is None:
+            self._path = re.compile(self.rule.path)
+        return self._path
 
 
 @dataclass(frozen=True)
@@ -41,11 +62,7 @@ class Match:
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
-    return CompiledRule(
-        rule=rule,
-        pattern=re.compile(rule.regex, re.IGNORECASE),
-        path=re.compile(rule.path) if rule.path else None,
-    )
+    return CompiledRule(rule)
 
 
 class Engine:
@@ -63,6 +80,10 @@ class Engine:
             compile_rule(rule) for rule in rules if rule.id not in disabled
         )
         self.allow = tuple(allow)
+        # Prefilter for raw lines: a line none of these words is in cannot match.
+        self.keywords: tuple[bytes, ...] = keyword_set(
+            word for compiled in self.rules for word in compiled.rule.keywords
+        )
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""

@@ -87,7 +87,7 @@ def scan_content(
         return
     file_context: bool | None = None
     lineno, cursor = 1, 0
-    for start, end in candidate_lines(text):
+    for start, end in candidate_lines(text, keywords=engine.keywords):
         lineno += text.count(b"\n", cursor, start)
         cursor = start
         raw = text[start:end].rstrip(b"\r")
@@ -122,7 +122,7 @@ def scan_diff(
     ``-diff`` attributes). ``include`` limits the scan to some paths.
     """
     pending: list[Finding] = []
-    for event in parse_stream(stream):
+    for event in parse_stream(stream, keywords=engine.keywords):
         if isinstance(event, AddedLine):
             file = event.file
             if include is not None and not include(file.path):
