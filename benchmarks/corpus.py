@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 CORPUS_VERSION = 1  # bump when the generated content changes
-_WORDS = (
+_PROSE = (
     "the request returns a token when the solver finishes and the caller polls the result "
     "with a short delay between attempts while the queue drains every worker reads its "
     "configuration from the environment before it starts so nothing secret is stored in "
     "the repository itself and a later commit cannot leak what was never written down"
-).split()
+)
+_WORDS = _PROSE.split()
 _IDENT = string.ascii_lowercase + "_"
 # Key lines the scanner reports without file-level context.
 _PLANT_TEMPLATES = (

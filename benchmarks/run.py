@@ -305,7 +305,7 @@ def ratio(cmd: Command, base: Command) -> float | None:
 
 def markdown(rows: Sequence[Row], rss: dict[str, object] | None) -> str:
     out = [
-        "| workload | command | median | × baseline | target |",
+        "| workload | command | median | ratio | target |",
         "|---|---|---:|---:|---:|",
     ]
     for row in rows:
@@ -460,7 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = markdown(rows, rss)
     info = machine()
     header = (f"Machine: {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}, {info['git']}; "
-              f"medians over interleaved runs; every planted key ({planted_total} in all) found in every run.")
+              f"medians over interleaved runs; every planted key ({planted_total} in all) "
+              "found in every run.")
     print(header + "\n\n" + table)
     args.results.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO
+from typing import TYPE_CHECKING
 
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.findings import Commit
+
+if TYPE_CHECKING:
+    from typing import IO
+
+    from captchaai_guard.findings import Commit
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
@@ -31,30 +34,48 @@ COMMIT_MARK = "\x1fcommit "
 FIELD_SEP = "\x1e"
 
 
-@dataclass
+# Plain classes with __slots__, not dataclasses: importing ``dataclasses``
+# (and the ``inspect`` module it pulls in) costs a commit hook more than the
+# rest of its start-up.
+
+
 class DiffFile:
     """One file section of a diff."""
 
-    path: str
-    old_path: str | None = None
-    old_blob: str | None = None
-    new_blob: str | None = None
-    binary: bool = False
-    deleted: bool = False
-    mentions: bool = False  # CaptchaAI named in an added or context line
-    commit: Commit | None = None
+    __slots__ = ("binary", "commit", "deleted", "mentions", "new_blob", "old_blob", "old_path", "path")
+
+    def __init__(self, path: str, old_path: str | None = None) -> None:
+        self.path = path
+        self.old_path = old_path
+        self.old_blob: str | None = None
+        self.new_blob: str | None = None
+        self.binary = False
+        self.deleted = False
+        self.mentions = False  # CaptchaAI named in an added or context line
+        self.commit: Commit | None = None
+
+    def __repr__(self) -> str:
+        return f"DiffFile(path={self.path!r}, old_path={self.old_path!r})"
 
 
-@dataclass(frozen=True)
 class AddedLine:
-    file: DiffFile
-    lineno: int
-    text: bytes  # without the leading '+' and the line break
+    """An added line that may hold a key."""
+
+    __slots__ = ("file", "lineno", "text")
+
+    def __init__(self, file: DiffFile, lineno: int, text: bytes) -> None:
+        self.file = file
+        self.lineno = lineno
+        self.text = text  # without the leading '+' and the line break
 
 
-@dataclass(frozen=True)
 class FileEnd:
-    file: DiffFile
+    """The end of a file section."""
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: DiffFile) -> None:
+        self.file = file
 
 
 Event = AddedLine | FileEnd
@@ -157,6 +178,8 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
 
 
 def parse_commit_line(line: bytes) -> Commit:
+    from captchaai_guard.findings import Commit
+
     fields = line.decode("utf-8", "replace")[len(COMMIT_MARK) :].split(FIELD_SEP)
     fields += [""] * (4 - len(fields))
     return Commit(sha=fields[0].strip(), author=fields[1], email=fields[2], date=fields[3].strip())
@@ -272,7 +295,9 @@ class DiffParser:
             lineno += _new_lines(buf, cursor, line_start)
             cursor = line_start
             yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
-        self.lineno = lineno + _new_lines(buf, cursor, end)
+        if end == len(buf):  # the hunk may go on in the next block
+            self.lineno = lineno + _new_lines(buf, cursor, end)
+        # else the next boundary line (a hunk, file or commit) resets it.
 
     def close(self) -> Iterator[Event]:
         yield from self._end_file()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from captchaai_guard import filters
 from captchaai_guard.candidates import keyword_set
@@ -53,12 +52,19 @@ class CompiledRule:
         return self._path
 
 
-@dataclass(frozen=True)
 class Match:
-    rule: Rule
-    secret: str
-    column: int  # 1-based, in characters
-    needs_file_context: bool
+    """A key found in a line by a rule."""
+
+    __slots__ = ("column", "needs_file_context", "rule", "secret")
+
+    def __init__(self, rule: Rule, secret: str, column: int, needs_file_context: bool) -> None:
+        self.rule = rule
+        self.secret = secret
+        self.column = column  # 1-based, in characters
+        self.needs_file_context = needs_file_context
+
+    def __repr__(self) -> str:
+        return f"Match(rule={self.rule.id!r}, column={self.column})"
 
 
 def compile_rule(rule: Rule) -> CompiledRule:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
 from captchaai_guard.errors import GitError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import IO
 
 CONFIG_PINS: tuple[str, ...] = (
     "core.quotePath=true",
@@ -142,6 +145,8 @@ def repo_root(cwd: str | Path | None = None) -> Path:
         raise GitError("this is a bare repository: there is no index or work tree to scan")
     if len(lines) < 2 or not lines[1]:
         raise GitError("not inside a git work tree")
+    from pathlib import Path
+
     return Path(lines[1])
 
 

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
-from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 from captchaai_guard import gitio
 from captchaai_guard.candidates import candidate_lines
 from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
-from captchaai_guard.findings import Commit, Finding
+
+if TYPE_CHECKING:  # a clean scan never needs these at run time
+    from pathlib import Path
+    from typing import IO
+
+    from captchaai_guard.findings import Commit, Finding
 
 PathFilter = Callable[[str], bool]
 BlobSource = Callable[[str], bytes]
@@ -55,6 +59,8 @@ def to_text_bytes(data: bytes) -> bytes | None:
 
 
 def _finding(match: Match, path: str, lineno: int, text: str, commit: Commit | None) -> Finding:
+    from captchaai_guard.findings import Finding
+
     rule = match.rule
     return Finding(
         rule_id=rule.id,
