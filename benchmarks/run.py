@@ -200,13 +200,26 @@ class Tools:
         return [script, "scan"] if script else [self.python, "-m", "captchaai_guard", "scan"]
 
     def hook(self) -> tuple[str, list[str]]:
-        """The standalone hook once it exists, else the scan command."""
+        """The hook console script once it exists, else the scan command."""
         script = self.script("captchaai-guard-hook")
         if script:
-            return "captchaai-guard-hook", [script]
+            return "captchaai-guard-hook pre-commit", [script, "pre-commit"]
         if self.has_module("captchaai_guard.hook"):
-            return "python -m captchaai_guard.hook", [self.python, "-m", "captchaai_guard.hook"]
+            return "python -m captchaai_guard.hook pre-commit", [
+                self.python, "-m", "captchaai_guard.hook", "pre-commit"]
         return "captchaai-guard scan", self.scan()
+
+    def installed_hook(self, repo: Path, env: dict[str, str]) -> list[str] | None:
+        """``captchaai-guard install`` into ``repo``; the hook file git runs."""
+        script = self.script("captchaai-guard")
+        if script is None:
+            return None
+        proc = subprocess.run([script, "install", "--force"], cwd=repo, env=env, capture_output=True,
+                              check=False)
+        hook = repo / ".git" / "hooks" / "pre-commit"
+        if proc.returncode != 0 or not hook.is_file():
+            return None
+        return [str(hook)]
 
     def precommit_entry(self, files: Sequence[str]) -> tuple[str, list[str]] | None:
         """What the pre-commit framework runs: entry + args (+ file names)."""
@@ -350,6 +363,24 @@ def machine() -> dict[str, object]:
     }
 
 
+def fresh_venv(work: Path, log: Callable[[str], None]) -> str:
+    """A virtual environment with this checkout installed as users install it."""
+    venv = work / "venv"
+    python = venv / "bin" / "python"
+    quiet = ["-q", "--disable-pip-version-check"]
+    if not python.is_file():
+        log(f"creating {venv} ...")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", *quiet, str(PROJECT)], check=True)
+    else:
+        log(f"reinstalling this checkout into {venv} ...")
+        subprocess.run(
+            [str(python), "-m", "pip", "install", *quiet, "--no-deps", "--force-reinstall", str(PROJECT)],
+            check=True,
+        )
+    return str(python)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="benchmarks/run.py",
@@ -365,6 +396,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=6, help="corpus seed (default: 6)")
     parser.add_argument("--python", default=sys.executable,
                         help="interpreter whose captchaai-guard is measured (default: this one)")
+    parser.add_argument("--venv", action="store_true",
+                        help="measure a regular (non-editable) install of this checkout in "
+                             "benchmarks/work/venv, refreshed on every run")
     parser.add_argument("--work", type=Path, default=HERE / "work", help="where repositories are built")
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where JSON results go")
     parser.add_argument("--peer-timeout", type=float, default=120.0,
@@ -380,12 +414,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     quick = args.quick
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([1, 5] if quick else [1, 20, 100])
     commits = args.commits or (300 if quick else 2000)
-    python = str(Path(args.python).absolute())
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    python = fresh_venv(work, log) if args.venv else str(Path(args.python).absolute())
     tools = Tools(python, Path(python).parent)
     env = git_env()
     env.pop("NO_COLOR", None)
-    work: Path = args.work
-    work.mkdir(parents=True, exist_ok=True)
     peers = peer_tools(work) if args.peers else {}
     if args.peers:
         log(f"peers: {', '.join(sorted(peers)) or 'none installed'}")
@@ -401,8 +435,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     log("building small commit ...")
     small = small_corpus(work, args.seed)
     setup_peers(small.path, peers)
+    subjects = []
+    installed = tools.installed_hook(small.path, env)
+    if installed is not None:
+        subjects.append(Command("captchaai-guard installed hook (.git/hooks/pre-commit)", installed,
+                                small.path, expect_code(0)))
     hook_label, hook_argv = tools.hook()
-    subjects = [Command(f"captchaai-guard hook: `{hook_label}`", hook_argv, small.path, expect_code(0))]
+    subjects.append(Command(f"captchaai-guard hook: `{hook_label}`", hook_argv, small.path, expect_code(0)))
     entry = tools.precommit_entry(staged_files(small.path))
     if entry is not None:
         subjects.append(Command(f"captchaai-guard {entry[0]}", entry[1], small.path, expect_code(0)))

@@ -4,10 +4,10 @@ Every rule needs a run of at least 32 letters and digits and one of its
 keywords on the same line. Both are looked for in C, over whole blocks:
 
 * ``bytes.translate`` maps letters and digits to ``a`` and everything else
-  to a space; runs are then found (and counted) with ``bytes.find``.
-* with ``keywords`` (the usual case), the block is also lowered once and
-  every keyword found in it with ``bytes.find``; only a line holding one is
-  checked for a run. Keywords are rarer than long runs in most code (lock
+  to a space; runs are then found with ``bytes.find``.
+* with ``keywords`` (the usual case), the block is lowered once and every
+  keyword found in it with ``bytes.find``; only a line holding one is
+  checked for a run (its own ``translate`` and ``find``). Keywords are rarer than long runs in most code (lock
   files, hashes, base64), and checking a keyword per run line would cost a
   regex call for each of them.
 * without, every line holding a 32-character run is a candidate.
@@ -40,6 +40,7 @@ def candidate_lines(
     start: int = 0,
     end: int | None = None,
     keywords: Sequence[bytes] | None = None,
+    lowered: bytes | None = None,
 ) -> Iterator[tuple[int, int]]:
     """Yield ``(line_start, line_end)`` of each line in ``buf[start:end]``
     holding a run of 32 or more letters and digits (and, when ``keywords``
@@ -48,6 +49,7 @@ def candidate_lines(
     With ``keywords``, a line holding non-ASCII bytes is always a candidate
     when it has a run: rules lower lines as text, where a non-ASCII
     character can lower to an ASCII letter (KELVIN SIGN to ``k``).
+    ``lowered`` may pass ``buf[start:end].lower()`` when the caller has it.
     ``line_end`` is the index of the newline (or ``end``).
     """
     if end is None:
@@ -57,7 +59,7 @@ def candidate_lines(
     if keywords is None:
         yield from _run_lines(buf, start, end)
     else:
-        yield from _keyword_lines(buf, start, end, keywords)
+        yield from _keyword_lines(buf, start, end, keywords, lowered)
 
 
 def _run_lines(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -79,15 +81,12 @@ _NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def _keyword_lines(
-    buf: bytes, start: int, end: int, keywords: Sequence[bytes]
+    buf: bytes, start: int, end: int, keywords: Sequence[bytes], lowered: bytes | None
 ) -> Iterator[tuple[int, int]]:
-    block = buf[start:end]
-    mapped = block.translate(_TABLE)
-    if mapped.find(_RUN) == -1:
-        return
-    lowered = block.lower()
-    find, rfind, run_at = lowered.find, lowered.rfind, mapped.find
-    size = len(block)
+    if lowered is None:
+        lowered = buf[start:end].lower()
+    find, rfind = lowered.find, lowered.rfind
+    size = len(lowered)
     lines: dict[int, int] = {}  # line start -> line end, in the block
 
     def visit(pos: int) -> int:
@@ -95,17 +94,31 @@ def _keyword_lines(
         line_end = find(b"\n", pos)
         if line_end == -1:
             line_end = size
-        if line_start not in lines and run_at(_RUN, line_start, line_end) != -1:
+        if (
+            line_end - line_start >= KEY_LENGTH
+            and line_start not in lines
+            and lowered[line_start:line_end].translate(_TABLE).find(_RUN) != -1
+        ):
             lines[line_start] = line_end
         return line_end
 
     for word in keywords:
         pos = find(word)
         while pos != -1:
-            pos = find(word, visit(pos))
-    if not block.isascii():
-        match = _NON_ASCII.search(block)
+            line_start = rfind(b"\n", 0, pos) + 1  # (visit, inlined: this loop is hot)
+            line_end = find(b"\n", pos)
+            if line_end == -1:
+                line_end = size
+            if (
+                line_end - line_start >= KEY_LENGTH
+                and line_start not in lines
+                and lowered[line_start:line_end].translate(_TABLE).find(_RUN) != -1
+            ):
+                lines[line_start] = line_end
+            pos = find(word, line_end)
+    if not lowered.isascii():
+        match = _NON_ASCII.search(lowered)
         while match is not None:
-            match = _NON_ASCII.search(block, visit(match.start()))
+            match = _NON_ASCII.search(lowered, visit(match.start()))
     for line_start in sorted(lines):
         yield start + line_start, start + lines[line_start]

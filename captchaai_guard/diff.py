@@ -185,17 +185,17 @@ def parse_commit_line(line: bytes) -> Commit:
     return Commit(sha=fields[0].strip(), author=fields[1], email=fields[2], date=fields[3].strip())
 
 
-def _mentions_captchaai(buf: bytes, start: int, end: int) -> bool:
-    """True when an added or context line in ``buf[start:end]`` names CaptchaAI."""
-    for needle in (b"aptcha", b"APTCHA"):
-        pos = buf.find(needle, start, end)
-        while pos != -1:
-            tail = buf[pos + 6 : pos + 9].lower()
-            if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
-                line_start = buf.rfind(b"\n", start, pos) + 1 or start
-                if buf[line_start] != _MINUS:
-                    return True
-            pos = buf.find(needle, pos + 6, end)
+def _mentions_captchaai(lowered: bytes) -> bool:
+    """True when an added or context line of ``lowered`` (a lower-cased
+    region of a hunk, starting at a line start) names CaptchaAI."""
+    pos = lowered.find(b"captcha")
+    while pos != -1:
+        tail = lowered[pos + 7 : pos + 10]
+        if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
+            line_start = lowered.rfind(b"\n", 0, pos) + 1
+            if lowered[line_start] != _MINUS:
+                return True
+        pos = lowered.find(b"captcha", pos + 7)
     return False
 
 
@@ -286,10 +286,11 @@ class DiffParser:
     def _hunk_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
         file = self.file
         assert file is not None
-        if not file.mentions and _mentions_captchaai(buf, start, end):
+        lowered = buf[start:end].lower()
+        if not file.mentions and _mentions_captchaai(lowered):
             file.mentions = True
         cursor, lineno = start, self.lineno
-        for line_start, line_end in candidate_lines(buf, start, end, self.keywords):
+        for line_start, line_end in candidate_lines(buf, start, end, self.keywords, lowered):
             if buf[line_start] != _PLUS:
                 continue
             lineno += _new_lines(buf, cursor, line_start)
