@@ -231,6 +231,9 @@ class DiffParser:
         self.commit: Commit | None = None
         self.in_hunk = False
         self.lineno = 0  # new-file line number of the next '+' line
+        # The uncounted tail (block, from, to) of the current hunk in the previous block:
+        # lines are counted only when a later candidate in the same hunk needs its number.
+        self.uncounted: tuple[bytes, int, int] | None = None
 
     def _end_file(self) -> Iterator[Event]:
         if self.file is not None:
@@ -263,6 +266,7 @@ class DiffParser:
         if line_end == -1:
             line_end = end
         line = buf[start:line_end].rstrip(b"\r")
+        self.uncounted = None
         if line.startswith(b"diff --git "):
             yield from self._end_file()
             self.file = parse_git_header(line)
@@ -293,12 +297,17 @@ class DiffParser:
         for line_start, line_end in candidate_lines(buf, start, end, self.keywords, lowered):
             if buf[line_start] != _PLUS:
                 continue
+            if self.uncounted is not None:
+                lineno += _new_lines(*self.uncounted)
+                self.uncounted = None
             lineno += _new_lines(buf, cursor, line_start)
             cursor = line_start
             yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
         if end == len(buf):  # the hunk may go on in the next block
-            self.lineno = lineno + _new_lines(buf, cursor, end)
-        # else the next boundary line (a hunk, file or commit) resets it.
+            if self.uncounted is not None:  # keep at most one block
+                lineno += _new_lines(*self.uncounted)
+            self.uncounted = (buf, cursor, end)
+        self.lineno = lineno
 
     def close(self) -> Iterator[Event]:
         yield from self._end_file()
