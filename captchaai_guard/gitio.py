@@ -49,6 +49,24 @@ DIFF_FLAGS: tuple[str, ...] = (
 )
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
 _DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+# git writes ahead into the pipe while we scan the block read before; with
+# the default 64 KiB pipe it would wait for us after every 64 KiB.
+PIPE_SIZE = 1 << 20
+
+
+def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
+    """Enlarge a pipe's buffer where the system allows it (Linux); else leave it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is None:
+        return
+    try:
+        fcntl.fcntl(fd, setter, size)
+    except OSError:  # above /proc/sys/fs/pipe-max-size, or not permitted
+        pass
 
 
 def git_env() -> dict[str, str]:
@@ -113,6 +131,7 @@ class GitStream:
         except OSError as exc:
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
+        grow_pipe(self.proc.stdout.fileno())
         self.stdout: IO[bytes] = self.proc.stdout
 
     def finish(self) -> None:
