@@ -50,6 +50,7 @@ class Run:
     seconds: float
     code: int
     maxrss_kb: int
+    cpu: float = 0.0  # user + system seconds of the process and its children
     stdout: bytes = b""
 
 
@@ -67,6 +68,9 @@ class Command:
     def median(self) -> float:
         return statistics.median(r.seconds for r in self.runs)
 
+    def median_cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "label": self.label,
@@ -74,6 +78,8 @@ class Command:
             "cwd": str(self.cwd),
             "seconds": [r.seconds for r in self.runs],
             "median_s": self.median() if self.runs else None,
+            "cpu_s": [r.cpu for r in self.runs],
+            "median_cpu_s": self.median_cpu() if self.runs else None,
             "maxrss_kb": max((r.maxrss_kb for r in self.runs), default=None),
             "exit_codes": sorted({r.code for r in self.runs}),
             "skipped": self.skipped,
@@ -101,7 +107,8 @@ def execute(cmd: Command, env: dict[str, str]) -> Run:
     if timer is not None:
         timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(elapsed, proc.returncode, int(usage.ru_maxrss), out)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(elapsed, proc.returncode, int(usage.ru_maxrss), cpu, out)
 
 
 def peak_rss_alone(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[int, int]:
@@ -318,21 +325,24 @@ def ratio(cmd: Command, base: Command) -> float | None:
 
 def markdown(rows: Sequence[Row], rss: dict[str, object] | None) -> str:
     out = [
-        "| workload | command | median | ratio | target |",
-        "|---|---|---:|---:|---:|",
+        "| workload | command | median | ratio | target | CPU | CPU ratio |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        out.append(f"| {row.workload} | `{row.baseline.label}` (baseline) | {fmt_s(row.baseline.median())} "
-                   "| 1.00 | |")
+        base = row.baseline
+        out.append(f"| {row.workload} | `{base.label}` (baseline) | {fmt_s(base.median())} "
+                   f"| 1.00 | | {fmt_s(base.median_cpu())} | 1.00 |")
         for cmd in row.subjects:
-            r = ratio(cmd, row.baseline)
+            r = ratio(cmd, base)
             if r is None:
-                out.append(f"| {row.workload} | {cmd.label} | {cmd.skipped or 'n/a'} | | |")
+                out.append(f"| {row.workload} | {cmd.label} | {cmd.skipped or 'n/a'} | | | | |")
                 continue
             target = ""
             if row.target is not None and cmd.label.startswith("captchaai-guard"):
                 target = f"≤ {row.target:.1f} {'✓' if r <= row.target else '✗'}"
-            out.append(f"| {row.workload} | {cmd.label} | {fmt_s(cmd.median())} | {r:.2f} | {target} |")
+            cpu_ratio = cmd.median_cpu() / base.median_cpu() if base.median_cpu() else float("nan")
+            out.append(f"| {row.workload} | {cmd.label} | {fmt_s(cmd.median())} | {r:.2f} | {target} "
+                       f"| {fmt_s(cmd.median_cpu())} | {cpu_ratio:.2f} |")
     if rss is not None:
         ok = "✓" if float(str(rss["scanner_mb"])) <= TARGETS["rss_mb"] else "✗"
         out.append("")
@@ -353,6 +363,10 @@ def machine() -> dict[str, object]:
                 break
     except OSError:
         pass
+    try:
+        load = Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        load = "n/a"
     gitv = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     return {
         "cpu": cpu,
@@ -360,6 +374,7 @@ def machine() -> dict[str, object]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "git": gitv,
+        "load_average_1min": load,
     }
 
 
@@ -428,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.repeats or (fast if quick else full)
 
     scan = tools.scan()
+    start_load = machine()["load_average_1min"]
     rows: list[Row] = []
     t0 = time.perf_counter()
 
@@ -498,7 +514,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     planted_total = sum(int(str(r.extra.get("planted", 0))) for r in rows)
     table = markdown(rows, rss)
     info = machine()
-    header = (f"Machine: {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}, {info['git']}; "
+    header = (f"Machine: {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}, {info['git']}, "
+              f"load average {start_load} at the start, {info['load_average_1min']} at the end; "
               f"medians over interleaved runs; every planted key ({planted_total} in all) "
               "found in every run.")
     print(header + "\n\n" + table)

@@ -66,7 +66,7 @@ def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
     try:
         fcntl.fcntl(fd, setter, size)
     except OSError:  # above /proc/sys/fs/pipe-max-size, or not permitted
-        pass
+        return
 
 
 def git_env() -> dict[str, str]:
