@@ -225,8 +225,15 @@ def _boundaries(buf: bytes) -> list[int]:
 class DiffParser:
     """Incremental parser: feed whole-line blocks, get events."""
 
-    def __init__(self, keywords: Sequence[bytes] | None = None) -> None:
-        self.keywords = keywords  # see candidates.candidate_lines
+    def __init__(
+        self,
+        keywords: Sequence[bytes] = (),
+        every_line: bool = False,
+        required: Sequence[bytes] | None = None,
+    ) -> None:
+        self.keywords = tuple(keywords)  # widen the prefilter for custom rules
+        self.every_line = every_line
+        self.required = required  # narrow it for built-in rules
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -294,8 +301,9 @@ class DiffParser:
         if not file.mentions and _mentions_captchaai(lowered):
             file.mentions = True
         cursor, lineno = start, self.lineno
-        for line_start, line_end in candidate_lines(buf, start, end, self.keywords, lowered):
-            if buf[line_start] != _PLUS:
+        lines = candidate_lines(buf, start, end, self.keywords, self.every_line, self.required, lowered)
+        for line_start, line_end in lines:
+            if line_start >= line_end or buf[line_start] != _PLUS:
                 continue
             if self.uncounted is not None:
                 lineno += _new_lines(*self.uncounted)
@@ -314,14 +322,17 @@ class DiffParser:
 
 
 def parse_stream(
-    stream: IO[bytes], block_size: int = BLOCK_SIZE, keywords: Sequence[bytes] | None = None
+    stream: IO[bytes],
+    block_size: int = BLOCK_SIZE,
+    keywords: Sequence[bytes] = (),
+    every_line: bool = False,
+    required: Sequence[bytes] | None = None,
 ) -> Iterator[Event]:
-    """Parse a unified diff from ``stream`` in blocks of ``block_size``.
-
-    ``keywords`` (see :func:`captchaai_guard.candidates.keyword_set`)
-    drops added lines that no rule could match before they become events.
-    """
-    parser = DiffParser(keywords)
+    """Parse a unified diff from ``stream`` in blocks of ``block_size``
+    (``keywords``/``every_line``/``required``: see :func:`candidate_lines`;
+    ``required`` drops added lines no built-in rule could match before they
+    become events)."""
+    parser = DiffParser(keywords, every_line, required)
     rest = b""
     while True:
         data = stream.read(block_size)
@@ -339,9 +350,9 @@ def parse_stream(
     yield from parser.close()
 
 
-def parse_bytes(data: bytes, keywords: Sequence[bytes] | None = None) -> Iterator[Event]:
+def parse_bytes(data: bytes) -> Iterator[Event]:
     """Parse a whole diff held in memory."""
-    parser = DiffParser(keywords)
+    parser = DiffParser()
     if data and not data.endswith(b"\n"):
         data += b"\n"
     yield from parser.feed(data)

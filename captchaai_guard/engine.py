@@ -18,6 +18,9 @@ ALLOW_MARKER = "captchaai-guard: allow"
 _HEX = re.compile(r"[0-9a-fA-F]{32}")
 _ALNUM = re.compile(r"[0-9A-Za-z]{32}")
 _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
+# Custom rules (from the configuration) only look at lines up to this long:
+# with the load-time regex check (regex_guard) this bounds their worst case.
+MAX_CUSTOM_LINE = 4096
 
 
 def mentions_captchaai(text: str) -> bool:
@@ -25,10 +28,16 @@ def mentions_captchaai(text: str) -> bool:
     return _EVIDENCE.search(text) is not None
 
 
+# Plain classes with __slots__, not dataclasses: importing ``dataclasses``
+# (and the ``inspect`` module it pulls in) costs a commit hook more than the
+# rest of its start-up.
+
+
 class CompiledRule:
-    """A rule with its regexes, compiled on first use: most lines never get
-    past a rule's keywords, and a commit hook should not pay for compiling
-    patterns it does not run."""
+    """A rule with its regexes. Built-in rules compile on first use: most
+    lines never get past a rule's keywords, and a commit hook should not pay
+    for patterns it does not run. Custom rules compile at once (a bad regex
+    is reported before the scan starts)."""
 
     __slots__ = ("_path", "_pattern", "rule")
 
@@ -36,20 +45,28 @@ class CompiledRule:
         self.rule = rule
         self._pattern: re.Pattern[str] | None = None
         self._path: re.Pattern[str] | None = None
+        if rule.source != "built-in":
+            _ = self.pattern, self.path
 
     @property
     def pattern(self) -> re.Pattern[str]:
+        """Built-in rules ignore case; custom rules match as written (use ``(?i)``)."""
         if self._pattern is None:
-            self._pattern = re.compile(self.rule.regex, re.IGNORECASE)
+            flags = re.IGNORECASE if self.rule.source == "built-in" else 0
+            self._pattern = re.compile(self.rule.regex, flags)
         return self._pattern
 
     @property
     def path(self) -> re.Pattern[str] | None:
-        if self.rule.path is None:
+        if not self.rule.path:
             return None
         if self._path is None:
             self._path = re.compile(self.rule.path)
         return self._path
+
+    @property
+    def group(self) -> str | int:
+        return "secret" if "secret" in self.pattern.groupindex else 0
 
 
 class Match:
@@ -82,14 +99,21 @@ class Engine:
         disable: Iterable[str] = (),
     ) -> None:
         disabled = set(disable)
-        self.rules: tuple[CompiledRule, ...] = tuple(
-            compile_rule(rule) for rule in rules if rule.id not in disabled
-        )
+        compiled = [compile_rule(rule) for rule in rules if rule.id not in disabled]
+        self.rules: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source == "built-in")
+        self.custom: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source != "built-in")
         self.allow = tuple(allow)
-        # Prefilter for raw lines: a line none of these words is in cannot match.
-        self.keywords: tuple[bytes, ...] = keyword_set(
-            word for compiled in self.rules for word in compiled.rule.keywords
+        # What the prefilter must also let through for the custom rules: lines
+        # holding one of their keywords, or every line when one has none.
+        self.keywords: tuple[bytes, ...] = tuple(
+            sorted({word.lower().encode() for c in self.custom for word in c.rule.keywords})
         )
+        self.every_line = any(not c.rule.keywords for c in self.custom)
+        # A line with a run can match a built-in rule only when it holds one of
+        # their keywords (None: a built-in rule without keywords runs on every line).
+        self.required: tuple[bytes, ...] | None = None
+        if all(c.rule.keywords for c in self.rules):
+            self.required = keyword_set(word for c in self.rules for word in c.rule.keywords)
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""
@@ -101,16 +125,19 @@ class Engine:
         lowered = text.lower()
         found: list[Match] = []
         seen: set[str] = set()
-        for compiled in self.rules:
+        rules = self.rules
+        if self.custom and len(text) <= MAX_CUSTOM_LINE:
+            rules = self.rules + self.custom
+        for compiled in rules:
             rule = compiled.rule
-            if not any(word in lowered for word in rule.keywords):
+            if rule.keywords and not any(word in lowered for word in rule.keywords):
                 continue
             if compiled.path is not None and not compiled.path.search(path):
                 continue
             for variant in variants:
                 for m in compiled.pattern.finditer(variant):
-                    secret = m.group("secret")
-                    if secret in seen or not self._accept(rule, secret, text):
+                    secret = m.group(compiled.group)
+                    if not secret or secret in seen or not self._accept(rule, secret, text):
                         continue
                     seen.add(secret)
                     found.append(
@@ -124,7 +151,8 @@ class Engine:
         return found
 
     def _accept(self, rule: Rule, secret: str, line: str) -> bool:
-        shape = _HEX if rule.secret == "hex" else _ALNUM
-        if not shape.fullmatch(secret) or filters.drop(secret):
-            return False
+        if rule.secret != "any":
+            shape = _HEX if rule.secret == "hex" else _ALNUM
+            if not shape.fullmatch(secret) or filters.drop(secret):
+                return False
         return not any(p.search(secret) or p.search(line) for p in self.allow)

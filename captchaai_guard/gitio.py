@@ -8,9 +8,10 @@ context size, rename detection and submodule format. Failures become
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
@@ -49,6 +50,8 @@ DIFF_FLAGS: tuple[str, ...] = (
 )
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
 _DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+
+
 # git writes ahead into the pipe while we scan the block read before; with
 # the default 64 KiB pipe it would wait for us after every 64 KiB.
 PIPE_SIZE = 1 << 20
@@ -93,8 +96,13 @@ def _first_line(text: bytes) -> str:
     return "no message"
 
 
-def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None = None) -> bytes:
-    """Run git and return its stdout; raise GitError on failure."""
+def run(
+    args: Sequence[str],
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    ok: Collection[int] = (0,),
+) -> bytes:
+    """Run git and return its stdout; raise GitError when it exits outside ``ok``."""
     try:
         proc = subprocess.run(
             git_argv(args), cwd=cwd, input=input, capture_output=True, env=git_env(), check=False
@@ -103,7 +111,7 @@ def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None 
         raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
     except OSError as exc:
         raise GitError(f"could not run git: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
     return proc.stdout
 
@@ -173,9 +181,50 @@ def staged_diff(root: Path) -> GitStream:
     return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root)
 
 
+# git 2.36 added remerge-diff: a merge shows only what it changed beyond
+# merging its parents (conflict resolutions, "evil" edits).
+REMERGE_VERSION = (2, 36)
+
+
+@functools.lru_cache(maxsize=1)
+def git_version() -> tuple[int, ...]:
+    """The version of the git on PATH, e.g. ``(2, 39, 5)``; ``()`` if unknown."""
+    out = run(["version"]).decode("ascii", "replace").split()
+    digits = out[2].split(".") if len(out) >= 3 else []
+    parts: list[int] = []
+    for part in digits:
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def merge_flags(version: tuple[int, ...]) -> list[str]:
+    """How ``git log`` shows merges: their own changes when git can, else none."""
+    return ["--diff-merges=remerge"] if version >= REMERGE_VERSION else ["--no-merges"]
+
+
 def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
-    """Every commit of ``revisions`` with its own patch, added lines as '+'."""
-    return GitStream(["log", "-p", LOG_FORMAT, "--no-merges", *DIFF_FLAGS, *revisions], cwd=root)
+    """Every commit of ``revisions`` with its own patch, added lines as '+'.
+
+    Each commit is diffed against its parent, so a key added in one commit
+    and removed in the next is still seen. A merge shows only what it added
+    beyond merging its parents (with git >= 2.36; older git skips merges,
+    whose parents' commits are in the range anyway).
+    """
+    merges = merge_flags(git_version())
+    return GitStream(["log", "-p", LOG_FORMAT, *merges, *DIFF_FLAGS, *revisions], cwd=root)
+
+
+def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
+    """How many commits ``log_diff`` will show (for a progress bar); None if git cannot tell."""
+    merges = [] if git_version() >= REMERGE_VERSION else ["--no-merges"]
+    try:
+        out = run(["rev-list", "--count", *merges, *revisions], cwd=root)
+    except GitError:
+        return None
+    text = out.decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
 
 
 class BlobReader:
@@ -224,3 +273,22 @@ class BlobReader:
 def tracked_files(root: Path) -> list[str]:
     out = run(["ls-files", "-z", "--cached"], cwd=root)
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` the ignore rules (.gitignore, info/exclude...) cover.
+
+    Asked with ``--no-index``: a tracked file is judged by the rules alone.
+    """
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    out = run(["check-ignore", "--no-index", "--stdin", "-z"], cwd=root, input=data, ok=(0, 1))
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+def git_path(root: Path, name: str) -> Path:
+    """``git rev-parse --git-path NAME`` (honours core.hooksPath for hooks)."""
+    from pathlib import Path
+
+    out = run(["rev-parse", "--git-path", name], cwd=root).decode("utf-8", "surrogateescape").strip()
+    path = Path(out)
+    return path if path.is_absolute() else root / path

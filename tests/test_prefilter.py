@@ -29,7 +29,7 @@ def _expected(buf: bytes, keywords: tuple[bytes, ...]) -> list[bytes]:
 
 def test_keyword_set_keeps_only_the_shortest_words() -> None:
     assert KEYWORDS == (b"captcha", b"key", b"token")
-    assert Engine().keywords  # built from the rules
+    assert Engine().required  # built from the rules
 
 
 _PIECES = st.sampled_from(
@@ -54,7 +54,7 @@ _LINES = st.lists(st.lists(_PIECES, max_size=6).map("".join), max_size=30)
 @given(_LINES)
 def test_candidate_lines_match_a_line_by_line_filter(lines: list[str]) -> None:
     buf = "\n".join(lines).encode("utf-8")
-    found = [buf[s:e] for s, e in candidate_lines(buf, keywords=KEYWORDS)]
+    found = [buf[s:e] for s, e in candidate_lines(buf, required=KEYWORDS)]
     assert found == _expected(buf, KEYWORDS)
     every_run = [buf[s:e] for s, e in candidate_lines(buf)]
     assert every_run == [line for line in buf.split(b"\n") if _RUN.search(line)]
@@ -98,6 +98,19 @@ _HUNKS = st.lists(
 @given(_HUNKS, st.sampled_from([7, 64, 333, 4096, 1 << 20]))
 def test_line_numbers_do_not_depend_on_the_block_size(items: list[tuple[str, int]], block: int) -> None:
     data, expected = _diff(items)
-    events = parse_stream(io.BytesIO(data), block_size=block, keywords=KEYWORDS)
+    events = parse_stream(io.BytesIO(data), block_size=block, required=KEYWORDS)
     got = [(e.lineno, e.text.decode()) for e in events if isinstance(e, AddedLine)]
     assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(_LINES)
+def test_custom_keywords_add_lines_to_the_required_ones(lines: list[str]) -> None:
+    buf = "\n".join(lines).encode("utf-8")
+    found = [buf[s:e] for s, e in candidate_lines(buf, keywords=(b"plain",), required=KEYWORDS)]
+    expected = [
+        line
+        for line in buf.split(b"\n")
+        if line in _expected(line, KEYWORDS) or b"plain" in line.lower()
+    ]
+    assert found == expected
