@@ -62,6 +62,7 @@ class Command:
     check: Callable[[Run], str | None] | None = None  # returns an error message
     capture: bool = False
     timeout: float | None = None
+    max_runs: int | None = None  # peers: a few runs, no warm-up
     runs: list[Run] = field(default_factory=list)
     skipped: str | None = None
 
@@ -140,6 +141,8 @@ def measure(group: Sequence[Command], repeats: int, env: dict[str, str], log: Ca
         for cmd in active:
             if cmd.skipped is not None:
                 continue
+            if cmd.max_runs is not None and (not round_no or len(cmd.runs) >= cmd.max_runs):
+                continue
             run = execute(cmd, env)
             if cmd.timeout is not None and run.seconds >= cmd.timeout:
                 cmd.skipped = f"timeout > {cmd.timeout:.0f} s"
@@ -148,7 +151,7 @@ def measure(group: Sequence[Command], repeats: int, env: dict[str, str], log: Ca
             problem = cmd.check(run) if cmd.check else None
             if problem:
                 raise SystemExit(f"benchmark failed: {cmd.label}: {problem}")
-            if round_no:
+            if round_no or cmd.max_runs is not None:
                 cmd.runs.append(run)
     for cmd in active:
         if cmd.runs:
@@ -284,7 +287,7 @@ def staged_files(repo: Path) -> list[str]:
 
 
 def peer_commands(
-    kind: str, repo: Path, peers: dict[str, str], work: Path, timeout: float
+    kind: str, repo: Path, peers: dict[str, str], work: Path, timeout: float, runs: int = 3
 ) -> list[Command]:
     cmds: list[Command] = []
     if kind in ("small", "staged"):
@@ -302,6 +305,8 @@ def peer_commands(
     elif kind == "history" and "git-secrets" in peers:
         cmds.append(Command("git-secrets --scan-history", [peers["git-secrets"], "--scan-history"], repo,
                             timeout=timeout))
+    for cmd in cmds:
+        cmd.max_runs = runs
     return cmds
 
 
