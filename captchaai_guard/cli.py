@@ -63,6 +63,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "audit": "captchaai_guard.audit_cli:audit",
     "baseline": "captchaai_guard.baseline_cli:baseline",
     "rules": "captchaai_guard.rules_cli:rules",
+    "fix": "captchaai_guard.fix_cmd:fix",
 }
 
 
