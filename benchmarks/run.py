@@ -422,7 +422,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=HERE / "work", help="where repositories are built")
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where JSON results go")
     parser.add_argument("--peer-timeout", type=float, default=120.0,
-                        help="give up on a peer run after this many seconds (default: 120)")
+                        help="give up on a peer run after this many seconds "
+                             "(default: 120; at most 10 with --quick)")
     parser.add_argument("--no-own-history", action="store_true",
                         help="skip the history of this project's own repository")
     return parser.parse_args(argv)
@@ -447,6 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def reps(full: int, fast: int) -> int:
         return args.repeats or (fast if quick else full)
 
+    # --quick keeps its minute with peers too: one run each, short limit.
+    peer_timeout = min(args.peer_timeout, 10.0) if quick else args.peer_timeout
+    peer_runs = 1 if quick else 3
     scan = tools.scan()
     start_load = machine()["load_average_1min"]
     rows: list[Row] = []
@@ -468,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         subjects.append(Command(f"captchaai-guard {entry[0]}", entry[1], small.path, expect_code(0)))
     if hook_argv != scan:
         subjects.append(Command("captchaai-guard scan", scan, small.path, expect_code(0)))
-    subjects += peer_commands("small", small.path, peers, work, args.peer_timeout)
+    subjects += peer_commands("small", small.path, peers, work, peer_timeout, peer_runs)
     base = Command("python -c pass", [python, "-c", "pass"], small.path)
     log("small commit (2 KB):")
     measure([base, *subjects], reps(21, 9), env, log)
@@ -483,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = Command("git diff --cached --unified=0", GIT_DIFF, corpus.path)
         subjects = [Command("captchaai-guard scan", [*scan, "--format", "json"], corpus.path,
                             expect_keys(corpus.planted), capture=True)]
-        subjects += peer_commands("staged", corpus.path, peers, work, args.peer_timeout)
+        subjects += peer_commands("staged", corpus.path, peers, work, peer_timeout, peer_runs)
         log(f"staged {size} MB ({corpus.files} files, {len(corpus.planted)} keys):")
         measure([base, *subjects], reps(7 if size < 50 else 5, 3), env, log)
         row = Row(f"staged {size} MB", base, subjects, TARGETS["staged"] if size >= 20 else None,
@@ -508,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         subjects = [Command("captchaai-guard scan --commits --all",
                             [*scan, "--commits", "--all", "--format", "json"], path, check, capture=True)]
         if corpus_or_none is not None:
-            subjects += peer_commands("history", path, peers, work, args.peer_timeout)
+            subjects += peer_commands("history", path, peers, work, peer_timeout, peer_runs)
         log(f"{label}:")
         measure([base, *subjects], reps(5, 3), env, log)
         extra: dict[str, object] = {}
