@@ -62,8 +62,10 @@ def emit(text: str, output: str | None) -> None:
 LAZY_COMMANDS: dict[str, str] = {
     "audit": "captchaai_guard.audit_cli:audit",
     "baseline": "captchaai_guard.baseline_cli:baseline",
-    "rules": "captchaai_guard.rules_cli:rules",
     "fix": "captchaai_guard.fix_cmd:fix",
+    "install": "captchaai_guard.install:install",
+    "rules": "captchaai_guard.rules_cli:rules",
+    "uninstall": "captchaai_guard.install:uninstall",
 }
 
 
