@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-import tempfile
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
@@ -324,6 +323,8 @@ def write_blobs(root: Path, contents: Sequence[bytes]) -> list[str]:
     """
     if not contents:
         return []
+    import tempfile  # only this path needs it; a commit hook does not
+
     with tempfile.TemporaryDirectory(prefix="captchaai-guard-") as tmp:
         names = []
         for n, data in enumerate(contents):
