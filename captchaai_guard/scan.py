@@ -59,6 +59,17 @@ def to_text_bytes(data: bytes) -> bytes | None:
     return data
 
 
+def _line_for(match: Match, matches: list[Match], text: str) -> str:
+    """The line as one finding keeps it: every *other* key on it is already
+    masked, so no report shows a second key of the same line in full."""
+    from captchaai_guard.findings import mask
+
+    for other in matches:
+        if other.secret != match.secret:
+            text = text.replace(other.secret, mask(other.secret))
+    return text
+
+
 def _finding(match: Match, path: str, lineno: int, text: str, commit: Commit | None) -> Finding:
     from captchaai_guard.findings import Finding
 
@@ -103,13 +114,14 @@ def scan_content(
         if raw in skip_lines:
             continue
         line = decode_line(raw)
-        for match in engine.match_line(path, line):
+        matches = engine.match_line(path, line)
+        for match in matches:
             if match.needs_file_context:
                 if file_context is None:
                     file_context = mentions_captchaai(decode_line(text))
                 if not file_context:
                     continue
-            yield _finding(match, path, lineno, line, commit)
+            yield _finding(match, path, lineno, _line_for(match, matches, line), commit)
 
 
 def _lines(data: bytes) -> set[bytes]:
@@ -140,8 +152,10 @@ def scan_diff(
             if include is not None and not include(file.path):
                 continue
             line = decode_line(event.text)
-            for match in engine.match_line(file.path, line):
-                finding = _finding(match, file.path, event.lineno, line, file.commit)
+            matches = engine.match_line(file.path, line)
+            for match in matches:
+                text = _line_for(match, matches, line)
+                finding = _finding(match, file.path, event.lineno, text, file.commit)
                 if match.needs_file_context and not file.mentions:
                     pending.append(finding)
                 else:
