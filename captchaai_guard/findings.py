@@ -7,7 +7,6 @@ uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 MASK_PREFIX = "***"
@@ -20,12 +19,16 @@ def mask(secret: str) -> str:
 
 def fingerprint(rule_id: str, path: str, secret: str) -> str:
     """A stable sha256 naming a secret at a path, without revealing it."""
+    import hashlib
+
     data = f"{rule_id}\0{path}\0{secret}".encode("utf-8", "surrogateescape")
     return hashlib.sha256(data).hexdigest()
 
 
 def secret_hash(secret: str) -> str:
     """sha256 of the secret alone: the same key found twice hashes the same."""
+    import hashlib
+
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-import tempfile
 from collections.abc import Collection, Sequence
-from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
 from captchaai_guard.errors import GitError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import IO
 
 CONFIG_PINS: tuple[str, ...] = (
     "core.quotePath=true",
@@ -48,6 +50,26 @@ DIFF_FLAGS: tuple[str, ...] = (
 )
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
 _DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+
+
+# git writes ahead into the pipe while we scan the block read before; with
+# the default 64 KiB pipe it would wait for us after every 64 KiB.
+PIPE_SIZE = 1 << 20
+
+
+def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
+    """Enlarge a pipe's buffer where the system allows it (Linux); else leave it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is None:
+        return
+    try:
+        fcntl.fcntl(fd, setter, size)
+    except OSError:  # above /proc/sys/fs/pipe-max-size, or not permitted
+        return
 
 
 def git_env() -> dict[str, str]:
@@ -117,6 +139,7 @@ class GitStream:
         except OSError as exc:
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
+        grow_pipe(self.proc.stdout.fileno())
         self.stdout: IO[bytes] = self.proc.stdout
 
     def finish(self) -> None:
@@ -149,6 +172,8 @@ def repo_root(cwd: str | Path | None = None) -> Path:
         raise GitError("this is a bare repository: there is no index or work tree to scan")
     if len(lines) < 2 or not lines[1]:
         raise GitError("not inside a git work tree")
+    from pathlib import Path
+
     return Path(lines[1])
 
 
@@ -262,6 +287,8 @@ def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
 
 def git_path(root: Path, name: str) -> Path:
     """``git rev-parse --git-path NAME`` (honours core.hooksPath for hooks)."""
+    from pathlib import Path
+
     out = run(["rev-parse", "--git-path", name], cwd=root).decode("utf-8", "surrogateescape").strip()
     path = Path(out)
     return path if path.is_absolute() else root / path
@@ -296,6 +323,8 @@ def write_blobs(root: Path, contents: Sequence[bytes]) -> list[str]:
     """
     if not contents:
         return []
+    import tempfile  # only this path needs it; a commit hook does not
+
     with tempfile.TemporaryDirectory(prefix="captchaai-guard-") as tmp:
         names = []
         for n, data in enumerate(contents):
