@@ -16,40 +16,13 @@ from typing import TYPE_CHECKING
 
 from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
 from captchaai_guard.errors import GitError
+from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
 
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO
 
-CONFIG_PINS: tuple[str, ...] = (
-    "core.quotePath=true",
-    "color.ui=never",
-    "color.diff=never",
-    "diff.noprefix=false",
-    "diff.mnemonicPrefix=false",
-    "diff.relative=false",
-    "diff.external=",
-    "diff.submodule=short",
-    "diff.renames=true",
-    "log.showSignature=false",
-    "core.pager=cat",
-)
-DIFF_FLAGS: tuple[str, ...] = (
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--unified=0",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-    "--full-index",
-    "--find-renames",
-    "--diff-filter=d",
-    "--submodule=short",
-    "--no-relative",
-    "--inter-hunk-context=0",
-)
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
-_DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
 
 
 # git writes ahead into the pipe while we scan the block read before; with
@@ -70,22 +43,6 @@ def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
         fcntl.fcntl(fd, setter, size)
     except OSError:  # above /proc/sys/fs/pipe-max-size, or not permitted
         return
-
-
-def git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
-    env["LC_ALL"] = "C"
-    env["LANGUAGE"] = ""
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["GIT_OPTIONAL_LOCKS"] = "0"
-    return env
-
-
-def git_argv(args: Sequence[str]) -> list[str]:
-    argv = ["git", "--no-pager"]
-    for pin in CONFIG_PINS:
-        argv += ["-c", pin]
-    return argv + list(args)
 
 
 def _first_line(text: bytes) -> str:

@@ -24,20 +24,21 @@ fails closed: any error blocks the commit or push).
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING
 
-from captchaai_guard import gitio
-from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
-from captchaai_guard.scan import PathFilter, scan_commits, scan_files, scan_staged
 
-if TYPE_CHECKING:  # not imported at run time: a clean scan needs neither
+# Only os, sys and the errors at import time: a commit without anything key-like is
+# settled by the fast path below before the scan modules are imported.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from pathlib import Path
+    from typing import IO
 
+    from captchaai_guard.engine import Engine
     from captchaai_guard.findings import Finding
+    from captchaai_guard.scan import PathFilter
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MODES = ("pre-commit", "pre-push")
@@ -50,7 +51,6 @@ PUSH_NOTE = (
     "(git commit --amend, git rebase -i) before pushing.\n"
     "Deliberately pushing anyway: git push --no-verify (not recommended).\n"
 )
-_KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
 # Files read by captchaai_guard.baseline and captchaai_guard.config, named here
 # so that a repository without them never imports those modules.
 BASELINE_FILE = ".captchaai-guard-baseline.json"
@@ -58,12 +58,13 @@ CONFIG_FILE = ".captchaai-guard.toml"
 PYPROJECT, PYPROJECT_TABLE = "pyproject.toml", "captchaai-guard"
 
 
-def _may_have_config(root: Path) -> bool:
+def _may_have_config(root: str | Path) -> bool:
     """False only when captchaai_guard.config would surely find no file."""
-    if (root / CONFIG_FILE).exists():
+    if os.path.lexists(os.path.join(root, CONFIG_FILE)):
         return True
     try:
-        return PYPROJECT_TABLE.encode() in (root / PYPROJECT).read_bytes()
+        with open(os.path.join(root, PYPROJECT), "rb") as handle:
+            return PYPROJECT_TABLE.encode() in handle.read()
     except FileNotFoundError:
         return False
     except OSError:
@@ -75,6 +76,9 @@ class Context:
     repository root, the engine and path filter of its configuration."""
 
     def __init__(self) -> None:
+        from captchaai_guard import gitio
+        from captchaai_guard.engine import Engine
+
         self.root = gitio.repo_root()
         self.engine: Engine
         self.include: PathFilter | None = None
@@ -124,6 +128,8 @@ def _rel(path: str, root: Path) -> str:
 
 def _staged_paths(root: Path, paths: Sequence[str]) -> set[str]:
     """Which of ``paths`` (git names) have staged changes."""
+    from captchaai_guard import gitio
+
     out = gitio.run(
         ["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-relative", "--", *paths],
         cwd=root,
@@ -132,6 +138,8 @@ def _staged_paths(root: Path, paths: Sequence[str]) -> set[str]:
 
 
 def _commit_exists(root: Path, sha: str) -> bool:
+    from captchaai_guard import gitio
+
     try:
         gitio.run(["rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"], cwd=root)
     except GuardError:
@@ -150,6 +158,8 @@ def _unique(findings: Iterable[Finding]) -> Iterator[Finding]:
 
 def pre_commit(files: Sequence[str], environ: Mapping[str, str]) -> tuple[list[Finding], str]:
     """Findings and the report's source name for the pre-commit mode."""
+    from captchaai_guard.scan import scan_files, scan_staged
+
     ctx = Context()
     from_ref, to_ref = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
     if from_ref and to_ref:
@@ -177,6 +187,9 @@ def _framework_push(ctx: Context, from_ref: str, to_ref: str, files: Sequence[st
     (deleted again, renamed away) cannot be filtered by the framework and
     are always reported: a key added and removed again is still in history.
     """
+    from captchaai_guard import gitio
+    from captchaai_guard.scan import scan_commits
+
     root = ctx.root
     findings = list(scan_commits(root, [f"{from_ref}..{to_ref}"], ctx.engine, None, ctx.include))
     if files:
@@ -218,6 +231,8 @@ def push_revisions(root: Path, remote: str | None, local_sha: str, remote_sha: s
 
 
 def pre_push(args: Sequence[str], stdin: IO[str]) -> tuple[list[Finding], str]:
+    from captchaai_guard.scan import scan_commits
+
     remote = args[0] if args else None
     updates = parse_push_lines(stdin)
     ctx = Context()
@@ -251,10 +266,123 @@ def report(findings: Sequence[Finding], source: str, mode: str, stream: IO[str])
 
 
 def _error(message: str) -> int:
-    message = _KEYLIKE.sub(lambda m: "***" + m.group()[-4:], message)
+    import re
+
+    message = re.sub(r"[A-Za-z0-9]{32}", lambda m: "***" + m.group()[-4:], message)
     sys.stderr.write(f"captchaai-guard: error: {message}\n")
     sys.stderr.flush()
     return EXIT_ERROR
+
+
+# --- the fast path -----------------------------------------------------------
+# The scan only reads added lines (and files git calls binary), and every
+# built-in rule needs a run of 32 letters and digits on a line that also holds
+# one of their keywords, ASCII case-insensitive, or a non-ASCII byte (what
+# captchaai_guard.candidates lets through). A staged diff without such a line
+# and without a binary file holds no key: that is settled here with os, one
+# git process and bytes methods in C, before the scan modules are imported.
+# Anything else takes the full path.
+
+_ALNUM = bytes(0x61 if chr(i).isascii() and chr(i).isalnum() else 0x20 for i in range(256))
+_RUN = b"a" * 32
+# Engine().required (a test keeps them equal): importing the rules costs more
+# than a clean commit's whole check.
+REQUIRED = (b"-api", b"authorization", b"captcha", b"client", b"key", b"solver", b"token", b"value")
+QUICK_LIMIT = 1 << 20  # a larger diff goes to the streaming scan
+
+
+def _needs_scan(data: bytes, added_only: bool) -> bool:
+    """True when a line of ``data`` (an added line, with ``added_only``)
+    could match a built-in rule."""
+    mapped = data.translate(_ALNUM)
+    pos = mapped.find(_RUN)
+    while pos != -1:
+        line_start = data.rfind(b"\n", 0, pos) + 1
+        line_end = data.find(b"\n", pos)
+        if line_end == -1:
+            line_end = len(data)
+        if not added_only or data.startswith(b"+", line_start):
+            line = data[line_start:line_end]
+            if not line.isascii():
+                return True
+            lowered = line.lower()
+            if any(word in lowered for word in REQUIRED):
+                return True
+        pos = mapped.find(_RUN, line_end)
+    return False
+
+
+def _plain_without_keys(path: str) -> bool:
+    """True when the file is small, not binary or UTF-16/32, and no line of
+    it could match."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(QUICK_LIMIT + 1)
+    except OSError:
+        return False
+    if len(data) > QUICK_LIMIT or b"\0" in data or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return not _needs_scan(data, added_only=False)
+
+
+def _staged_diff() -> bytes | None:
+    """The staged diff as the scan asks for it, or None when git failed or
+    it is larger than :data:`QUICK_LIMIT` (errors are left to the full path)."""
+    from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
+
+    read_end, write_end = os.pipe()
+    if min(read_end, write_end) <= 2:  # stdio closed: do not juggle descriptors
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, write_end, 1),
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+    ]
+    try:
+        argv = git_argv(["diff", "--cached", *DIFF_FLAGS])
+        pid = os.posix_spawnp("git", argv, git_env(), file_actions=actions)
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    chunks, size = [], 0
+    try:
+        while size <= QUICK_LIMIT:
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(read_end)  # a larger diff: git stops on the closed pipe
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or size > QUICK_LIMIT:
+        return None
+    return b"".join(chunks)
+
+
+def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """True when the pre-commit mode would surely find nothing (see above).
+
+    Only at the top of a work tree, where git runs hooks (``GIT_DIR`` and
+    ``GIT_INDEX_FILE`` are honoured by the git it spawns), without a
+    configuration (custom rules need neither run nor keyword) and where ``posix_spawn`` exists.
+    Named files without staged changes are scanned whole by the full path:
+    here every named file must hold no run either.
+    """
+    if environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF"):
+        return False
+    if "GIT_WORK_TREE" in environ or not hasattr(os, "posix_spawnp") or not os.path.lexists(".git"):
+        return False
+    if _may_have_config("."):
+        return False
+    if not all(_plain_without_keys(name) for name in files if os.path.isfile(name)):
+        return False
+    diff = _staged_diff()
+    return diff is not None and b"Binary files " not in diff and not _needs_scan(diff, added_only=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest[:1] == ["--"]:
         rest = rest[1:]
     try:
+        if mode == "pre-commit" and clean_quickly(rest, os.environ):
+            return EXIT_CLEAN
         if mode == "pre-commit":
             findings, source = pre_commit(rest, os.environ)
         elif mode == "pre-push":

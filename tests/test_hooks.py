@@ -4,6 +4,7 @@ pushes that they block or let through."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
 import subprocess
@@ -461,3 +462,73 @@ def test_hook_file_arguments_are_relative_to_the_current_directory(seeded: Repo)
     seeded.commit("key, bypassing the hook")
     proc = run_hook(sub, "pre-commit", "app.py")  # nothing staged: whole file
     assert proc.returncode == 1 and "src/app.py:1:22" in proc.stderr
+
+
+def test_fast_path_keywords_are_the_engines() -> None:
+    from captchaai_guard import hook
+    from captchaai_guard.engine import Engine
+
+    assert Engine().required == hook.REQUIRED
+
+
+def _hook_modules(cwd: Path, *args: str) -> tuple[int, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "captchaai_guard.hook", "pre-commit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return proc.returncode, names
+
+
+def test_a_clean_commit_is_settled_without_the_scan_modules(seeded: Repo) -> None:
+    digest = fake_key() + fake_key()  # a long run without a keyword: no rule can match
+    seeded.stage("checksums.txt", f"sha256 = {digest}\n")
+    code, names = _hook_modules(seeded.path)
+    assert code == 0
+    assert not names & {"captchaai_guard.scan", "captchaai_guard.engine", "captchaai_guard.rules"}
+    code, names = _hook_modules(seeded.path, "checksums.txt")
+    assert code == 0 and "captchaai_guard.scan" not in names
+
+
+def test_fast_path_hands_every_possible_key_to_the_scan(seeded: Repo) -> None:
+    key = fake_key()
+    seeded.stage("app.py", key_line(key))
+    code, names = _hook_modules(seeded.path)
+    assert code == 1 and "captchaai_guard.scan" in names
+    seeded.git("reset", "-q")
+    # a named file without staged changes is scanned whole
+    assert _hook_modules(seeded.path, "app.py")[0] == 1
+    # UTF-16 text is a binary file to git: its blob is read by the scan
+    seeded.stage("app.py", ("\ufeff" + key_line(key)).encode("utf-16-le"))
+    assert _hook_modules(seeded.path)[0] == 1
+
+
+def test_fast_path_defers_to_custom_rules(seeded: Repo) -> None:
+    seeded.stage(".captchaai-guard.toml", '[[rules]]\nid = "acme"\nregex = "acme_[a-z0-9]{16}"\n')
+    seeded.stage("notes.txt", f"acme_{secrets.token_hex(8)}\n")
+    assert _hook_modules(seeded.path)[0] == 1
+
+
+def test_fast_path_reads_the_index_git_names(seeded: Repo, tmp_path: Path) -> None:
+    other = tmp_path / "index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(other)}
+    seeded.write("app.py", key_line(fake_key()))
+    subprocess.run(["git", "read-tree", "HEAD"], cwd=seeded.path, env=env, check=True)
+    subprocess.run(["git", "add", "app.py"], cwd=seeded.path, env=env, check=True)
+    assert run_hook(seeded.path, "pre-commit").returncode == 0  # the usual index is clean
+    proc = subprocess.run(
+        [sys.executable, "-m", "captchaai_guard.hook", "pre-commit"],
+        cwd=seeded.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr

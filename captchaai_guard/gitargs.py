@@ -1,0 +1,58 @@
+"""The git command line and environment every scan asks git with.
+
+Kept apart from :mod:`captchaai_guard.gitio` and free of imports beyond
+``os``: the commit hook's fast path spawns git with these and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+CONFIG_PINS: tuple[str, ...] = (
+    "core.quotePath=true",
+    "color.ui=never",
+    "color.diff=never",
+    "diff.noprefix=false",
+    "diff.mnemonicPrefix=false",
+    "diff.relative=false",
+    "diff.external=",
+    "diff.submodule=short",
+    "diff.renames=true",
+    "log.showSignature=false",
+    "core.pager=cat",
+)
+DIFF_FLAGS: tuple[str, ...] = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--unified=0",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+    "--full-index",
+    "--find-renames",
+    "--diff-filter=d",
+    "--submodule=short",
+    "--no-relative",
+    "--inter-hunk-context=0",
+)
+_DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+    env["LC_ALL"] = "C"
+    env["LANGUAGE"] = ""
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    return env
+
+
+def git_argv(args: Sequence[str]) -> list[str]:
+    argv = ["git", "--no-pager"]
+    for pin in CONFIG_PINS:
+        argv += ["-c", pin]
+    return argv + list(args)
