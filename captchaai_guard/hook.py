@@ -385,6 +385,15 @@ def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
     return diff is not None and b"Binary files " not in diff and not _needs_scan(diff, added_only=True)
 
 
+def _load_site() -> None:
+    """Started with ``python -S`` (the installed hook): add site-packages now,
+    as a normal start would have, before the full path imports more."""
+    if sys.flags.no_site and "site" not in sys.modules:
+        import site
+
+        site.main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
@@ -396,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if mode == "pre-commit" and clean_quickly(rest, os.environ):
             return EXIT_CLEAN
+        _load_site()
         if mode == "pre-commit":
             findings, source = pre_commit(rest, os.environ)
         elif mode == "pre-push":

@@ -38,6 +38,7 @@ _TEMPLATE = """\
 # Skip it once (not recommended): git {verb} --no-verify
 hook_type={hook_type}
 python={python}
+lib={lib}
 {chain}
 previous="$(dirname "$0")/{hook_type}{backup_suffix}"
 {stdin_save}
@@ -45,7 +46,7 @@ if [ "$chain" = 1 ] && [ -f "$previous" ] && [ -x "$previous" ]; then
     {feed}"$previous" "$@" || exit $?
 fi
 if [ -x "$python" ]; then
-    {feed}"$python" -c '{launcher}' "$hook_type" "$@"
+    {feed}"$python" -S -c '{launcher}' "$lib" "$hook_type" "$@"
     status=$?
     [ "$status" -ne 127 ] && exit "$status"
 fi
@@ -58,16 +59,27 @@ and captchaai-guard-hook is not on PATH; reinstall captchaai-guard and run 'capt
 (or remove this hook: $0)" >&2
 exit 2
 """
-# Imports the hook without the current directory on sys.path (a repository
-# must not be able to shadow the package); 127 means "not installed here".
+# Python starts without the site module (-S: no .pth files, a third of a
+# bare start-up) and imports the hook from the folder the package was
+# installed in, after the standard library; the hook loads site itself
+# before it needs more than the standard library. The current directory is
+# not on sys.path (a repository must not be able to shadow the package).
+# When the package is not in that folder any more, site is loaded and the
+# import tried again; 127 means "not installed here".
 _LAUNCHER = (
     "import sys\n"
     'if sys.path[:1] == [""]:\n'
     "    del sys.path[0]\n"
+    "sys.path.append(sys.argv.pop(1))\n"
     "try:\n"
     "    from captchaai_guard.hook import main\n"
     "except ImportError:\n"
-    "    sys.exit(127)\n"
+    "    import site\n"
+    "    site.main()\n"
+    "    try:\n"
+    "        from captchaai_guard.hook import main\n"
+    "    except ImportError:\n"
+    "        sys.exit(127)\n"
     "sys.exit(main())"
 )
 _PUSH_STDIN_SAVE = "input=$(cat)"
@@ -77,6 +89,13 @@ _PUSH_FEED = """{ [ -z "$input" ] || printf '%s\\n' "$input"; } | """
 def _quote(text: str) -> str:
     """Single-quote for POSIX sh."""
     return "'" + text.replace("'", "'\\''") + "'"
+
+
+def package_folder() -> str:
+    """The sys.path entry this package is imported from."""
+    import captchaai_guard
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(captchaai_guard.__file__)))
 
 
 def render_hook(hook_type: str, python: str, chain: bool) -> str:
@@ -89,6 +108,7 @@ def render_hook(hook_type: str, python: str, chain: bool) -> str:
         version=__version__,
         verb="push" if push else "commit",
         python=_quote(python),
+        lib=_quote(package_folder()),
         chain=_CHAIN_ON if chain else _CHAIN_OFF,
         backup_suffix=BACKUP_SUFFIX,
         stdin_save=_PUSH_STDIN_SAVE if push else "",

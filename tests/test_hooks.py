@@ -532,3 +532,18 @@ def test_fast_path_reads_the_index_git_names(seeded: Repo, tmp_path: Path) -> No
         check=False,
     )
     assert proc.returncode == 1, proc.stderr
+
+
+def test_installed_hook_finds_the_package_when_its_folder_is_stale(seeded: Repo) -> None:
+    assert seeded.run("install").code == 0
+    hook = seeded.path / ".git" / "hooks" / "pre-commit"
+    text = hook.read_text()
+    lines = [line for line in text.splitlines() if line.startswith("lib=")]
+    assert len(lines) == 1
+    hook.write_text(text.replace(lines[0], f"lib='{seeded.path / 'nowhere'}'"))
+    key = fake_key()
+    seeded.stage("app.py", key_line(key))
+    assert_blocked(git(seeded.path, "commit", "-m", "add key"), key)
+    seeded.stage("app.py", "print('hello')\n")
+    proc = git(seeded.path, "commit", "-m", "clean")
+    assert proc.returncode == 0, proc.stderr
