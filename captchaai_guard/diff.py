@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
-_BOUNDARIES = (b"\ndiff --git ", b"\n@@ ", b"\n\x1f")
-_HUNK = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,(\d+))? @@")
+# One pass for the three kinds of boundary lines (three finds cost three passes).
+_BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
+_HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
+_NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
 COMMIT_MARK = "\x1fcommit "
@@ -199,26 +201,26 @@ def _mentions_captchaai(lowered: bytes) -> bool:
     return False
 
 
-def _new_lines(buf: bytes, start: int, end: int) -> int:
+def _new_lines(buf: bytes, start: int, end: int, added_only: bool = False) -> int:
     """How many lines of the new file start in ``buf[start:end]`` (``start``
-    is a line start): added lines ('+') and context lines (' ')."""
+    is a line start): added lines ('+') and context lines (' ').
+
+    ``added_only``: the hunk has no old lines, hence no context or removed
+    lines, and a ``\\ No newline`` line can only close it: every line counts
+    (one single-byte count instead of two)."""
     if start >= end:
         return 0
+    if added_only:
+        return 1 + buf.count(b"\n", start, end - 1)
     first = buf[start] in (_PLUS, _SPACE)
     return first + buf.count(b"\n+", start, end) + buf.count(b"\n ", start, end)
 
 
 def _boundaries(buf: bytes) -> list[int]:
     """Start offsets of the lines of ``buf`` that open a file, a hunk or a
-    commit, in order (one C-speed ``find`` pass per kind of line)."""
+    commit, in order."""
     bounds = [0] if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")) else []
-    find = buf.find
-    for needle in _BOUNDARIES:
-        pos = find(needle)
-        while pos != -1:
-            bounds.append(pos + 1)
-            pos = find(needle, pos + 2)
-    bounds.sort()
+    bounds += [m.start() + 1 for m in _BOUNDARY.finditer(buf)]
     return bounds
 
 
@@ -238,9 +240,10 @@ class DiffParser:
         self.commit: Commit | None = None
         self.in_hunk = False
         self.lineno = 0  # new-file line number of the next '+' line
-        # The uncounted tail (block, from, to) of the current hunk in the previous block:
-        # lines are counted only when a later candidate in the same hunk needs its number.
-        self.uncounted: tuple[bytes, int, int] | None = None
+        self.added_only = False  # the current hunk has only added lines
+        # The uncounted tail (block, from, to, added_only) of the current hunk in the previous
+        # block: lines are counted only when a later candidate in the same hunk needs its number.
+        self.uncounted: tuple[bytes, int, int, bool] | None = None
 
     def _end_file(self) -> Iterator[Event]:
         if self.file is not None:
@@ -285,7 +288,8 @@ class DiffParser:
             match = _HUNK.match(line)
             if match and self.file is not None:
                 self.in_hunk = True
-                self.lineno = int(match.group(1))
+                self.lineno = int(match.group(2))
+                self.added_only = _NO_OLD_LINES.match(match.group(1)) is not None
         return line_end + 1
 
     def _header_lines(self, buf: bytes, start: int, end: int) -> None:
@@ -308,13 +312,13 @@ class DiffParser:
             if self.uncounted is not None:
                 lineno += _new_lines(*self.uncounted)
                 self.uncounted = None
-            lineno += _new_lines(buf, cursor, line_start)
+            lineno += _new_lines(buf, cursor, line_start, self.added_only)
             cursor = line_start
             yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
         if end == len(buf):  # the hunk may go on in the next block
             if self.uncounted is not None:  # keep at most one block
                 lineno += _new_lines(*self.uncounted)
-            self.uncounted = (buf, cursor, end)
+            self.uncounted = (buf, cursor, end, self.added_only)
         self.lineno = lineno
 
     def close(self) -> Iterator[Event]:

@@ -61,30 +61,46 @@ def test_candidate_lines_match_a_line_by_line_filter(lines: list[str]) -> None:
 
 
 def _diff(rng_lines: list[tuple[str, int]]) -> tuple[bytes, list[tuple[int, str]]]:
-    """A one-file diff with hunks of '-', ' ' and '+' lines; returns the
-    expected (new line number, text) of every added key line."""
+    """A one-file diff with hunks of '-', ' ' and '+' lines (headers counting
+    them as git does); returns the expected (new line number, text) of every
+    added key line."""
     out = ["diff --git a/f.py b/f.py", "--- a/f.py", "+++ b/f.py"]
     expected: list[tuple[int, str]] = []
     new_line = 1
+    header, old_count, new_count = -1, 0, 0
+
+    def close_hunk() -> None:
+        if header >= 0:
+            start = int(out[header])
+            out[header] = f"@@ -{start},{old_count} +{start},{new_count} @@"
+
     for kind, count in rng_lines:
         if kind == "hunk":
+            close_hunk()
             new_line += count
-            out.append(f"@@ -{new_line},0 +{new_line},{count} @@")
+            header, old_count, new_count = len(out), 0, 0
+            out.append(str(new_line))
             continue
         for _ in range(count):
             if kind == "-":
                 out.append("-removed line")
+                old_count += 1
             elif kind == " ":
                 out.append(" context line")
                 new_line += 1
+                old_count += 1
+                new_count += 1
             elif kind == "+":
                 out.append("+added line")
                 new_line += 1
+                new_count += 1
             else:
                 text = f'key = "{fake_key()}"'
                 out.append("+" + text)
                 expected.append((new_line, text))
                 new_line += 1
+                new_count += 1
+    close_hunk()
     return ("\n".join(out) + "\n").encode(), expected
 
 
