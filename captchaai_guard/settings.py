@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from captchaai_guard.findings import Finding
 from captchaai_guard.scan import PathFilter
 
+BASELINE_FILE = ".captchaai-guard-baseline.json"  # captchaai_guard.baseline's (a test keeps them equal)
+
 if TYPE_CHECKING:
     from captchaai_guard.baseline import Baseline
     from captchaai_guard.config import Config
@@ -45,10 +47,14 @@ def load(
 ) -> Settings:
     """Settings for the repository at ``root`` (None: outside one, only
     ``config_path`` is read). Any problem is a GuardError."""
-    from captchaai_guard import baseline, config
+    from captchaai_guard import config
 
     loaded = config.load(root, config_path)
     accepted: Baseline | None = None
-    if use_baseline:
+    # captchaai_guard.baseline (json, datetime) is imported only when there is one to read.
+    present = root is not None and (root / BASELINE_FILE).is_file()
+    if use_baseline and (baseline_path is not None or present):
+        from captchaai_guard import baseline
+
         accepted = baseline.load(Path(baseline_path)) if baseline_path is not None else baseline.find(root)
     return Settings(config=loaded, engine=loaded.engine(), include=loaded.include(), baseline=accepted)
