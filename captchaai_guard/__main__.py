@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from captchaai_guard.cli import main
+from captchaai_guard.entry import main
 
 raise SystemExit(main())

@@ -124,3 +124,62 @@ def test_files_mode_scans_whole_content(repo: Repo) -> None:
     result = repo.run("scan", "--files")
     assert result.code == 1 and "deploy/run.sh:1:" in result.out
     assert repo.run("scan", "--files", "deploy").code == 1
+
+
+def test_a_clean_staged_scan_reports_like_the_full_command(repo: Repo) -> None:
+    import subprocess
+    import sys
+
+    digest = fake_key() + fake_key()
+    repo.stage("sums.txt", f"sha256 = {digest}\n")
+    for args in (["scan"], *(["scan", "--format", fmt] for fmt in ("text", "json", "sarif", "github"))):
+        quick = repo.run(*args)
+        code = "import sys; from captchaai_guard.cli import main; sys.exit(main(sys.argv[1:]))"
+        full = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=repo.path,
+            capture_output=True,
+            check=False,
+        )
+        assert (quick.code, quick.out.encode()) == (full.returncode, full.stdout), args
+
+
+def test_a_staged_scan_skips_click_only_when_clean(repo: Repo) -> None:
+    import subprocess
+    import sys
+
+    def modules(*args: str) -> tuple[int, set[str]]:
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "captchaai_guard", *args],
+            cwd=repo.path,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if "|" in line}
+        return proc.returncode, names
+
+    repo.stage("a.txt", "hello\n")
+    code, names = modules("scan", "--format=json")
+    assert code == 0 and "click" not in names and "captchaai_guard.scan" not in names
+    repo.stage("b.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    code, names = modules("scan", "--format=json")
+    assert code == 1 and "click" in names
+
+
+def test_quick_format_accepts_only_a_plain_staged_scan() -> None:
+    from captchaai_guard import entry, report
+
+    assert entry.FORMATS == report.FORMATS
+    assert entry.quick_format(["scan"]) == "text"
+    assert entry.quick_format(["scan", "--format", "sarif"]) == "sarif"
+    assert entry.quick_format(["scan", "--format=json"]) == "json"
+    others: tuple[list[str], ...] = (
+        ["scan", "--commits", "HEAD"],
+        ["scan", "--format", "xml"],
+        ["scan", "--stdin"],
+        ["audit"],
+        [],
+    )
+    for args in others:
+        assert entry.quick_format(args) is None
