@@ -140,7 +140,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="captchaai-url-key",
         description="CaptchaAI API key in the key= parameter of a CaptchaAI URL",
-        regex=(r"captchaai\.com[^\s\"'<>`]*?[?&](?:key|clientkey|api_key|apikey)=" + ALNUM32),
+        regex=(r"captchaai\.com[^\s\"'<>`]{0,256}?[?&](?:key|clientkey|api_key|apikey)=" + ALNUM32),
         keywords=("captchaai.com",),
         secret="alnum",
         remediation="Build the URL with the key read from the environment.",
@@ -166,7 +166,7 @@ RULES: tuple[Rule, ...] = (
         id="captchaai-wrapper",
         description="CaptchaAI API key passed to SecureApiKey or a CaptchaAI client",
         regex=(
-            r"(?:SecureApiKey|captcha[_-]?ai[\w.]*)\s*\(\s*"
+            r"(?:SecureApiKey|captcha[_-]?ai[\w.]{0,64})\s*\(\s*"
             r"(?:(?:api_?key|apikey|key|client_?key|token)\s*[=:]\s*)?"
             r"(?:[A-Za-z]{1,2}(?=[\"'`]))?[\"'`]" + HEX32
         ),
@@ -184,7 +184,7 @@ RULES: tuple[Rule, ...] = (
         id="captchaai-compatible-client",
         description="API key passed to a solver client in a file that uses CaptchaAI",
         regex=(
-            r"(?:TwoCaptcha|2captcha|Solver|AntiCaptcha\w*|CaptchaSolver\w*|\w*Client)\s*\(\s*"
+            r"(?:TwoCaptcha|2captcha|Solver|AntiCaptcha\w{0,64}|CaptchaSolver\w{0,64}|(?<!\w)\w*Client)\s*\(\s*"
             r"(?:(?:api_?key|apikey|key|client_?key|token)\s*[=:]\s*)?"
             r"(?:[A-Za-z]{1,2}(?=[\"'`]))?[\"'`]" + HEX32
         ),
