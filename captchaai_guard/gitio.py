@@ -28,6 +28,7 @@ CONFIG_PINS: tuple[str, ...] = (
     "diff.submodule=short",
     "diff.renames=true",
     "log.showSignature=false",
+    "log.showRoot=true",
     "core.pager=cat",
 )
 DIFF_FLAGS: tuple[str, ...] = (
@@ -151,7 +152,7 @@ def staged_diff(root: Path) -> GitStream:
 
 def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
     """Every commit of ``revisions`` with its own patch, added lines as '+'."""
-    return GitStream(["log", "-p", LOG_FORMAT, "--no-merges", *DIFF_FLAGS, *revisions], cwd=root)
+    return GitStream(["log", "-p", "--root", LOG_FORMAT, "--no-merges", *DIFF_FLAGS, *revisions], cwd=root)
 
 
 class BlobReader:
