@@ -185,12 +185,21 @@ def _expand(paths: Sequence[str], root: Path) -> list[Path]:
     from captchaai_guard import gitio
 
     if not paths:
-        return [root / p for p in gitio.tracked_files(root)]
+        # Symlinks (their target is not content), submodules and files
+        # missing from the work tree are not files to read.
+        tracked = (root / p for p in gitio.tracked_files(root))
+        return [p for p in tracked if not p.is_symlink() and p.is_file()]
     result: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            result.extend(sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts))
+            result.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if not p.is_symlink() and p.is_file() and ".git" not in p.relative_to(path).parts
+                )
+            )
         elif path.is_file():
             result.append(path)
         else:

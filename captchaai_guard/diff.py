@@ -25,7 +25,7 @@ BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
 _BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
 _HUNK = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,(\d+))? @@")
-_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
+_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
 COMMIT_MARK = "\x1fcommit "
 FIELD_SEP = "\x1e"
@@ -41,6 +41,7 @@ class DiffFile:
     new_blob: str | None = None
     binary: bool = False
     deleted: bool = False
+    link: bool = False  # a symlink (its target is not content) or a submodule
     mentions: bool = False  # CaptchaAI named in an added or context line
     commit: Commit | None = None
 
@@ -150,8 +151,12 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
             old, new = match.group(1).decode(), match.group(2).decode()
             file.old_blob = None if NULL_SHA.match(old) else old
             file.new_blob = None if NULL_SHA.match(new) else new
+            if match.group(3):
+                file.link = match.group(3) in (b"120000", b"160000")
     elif line.startswith(b"deleted file mode"):
         file.deleted = True
+    elif line.startswith((b"new file mode ", b"new mode ")):
+        file.link = line.endswith((b" 120000", b" 160000"))
     elif line.startswith(b"Binary files ") or line.startswith(b"GIT binary patch"):
         file.binary = True
 

@@ -47,10 +47,34 @@ DIFF_FLAGS: tuple[str, ...] = (
 )
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
 _DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+# Paths git reads from the environment relative to the directory it starts
+# in; git runs from the top of the work tree, so they are made absolute.
+_PATH_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+)
+
+
+def _absolute(value: str, base: str) -> str:
+    if not value:
+        return value
+    return os.pathsep.join(os.path.join(base, part) if part else part for part in value.split(os.pathsep))
 
 
 def git_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    if cwd:
+        for name in _PATH_ENV:
+            if name in env:
+                env[name] = _absolute(env[name], cwd)
     env["LC_ALL"] = "C"
     env["LANGUAGE"] = ""
     env["GIT_TERMINAL_PROMPT"] = "0"
@@ -133,17 +157,20 @@ class GitStream:
 def repo_root(cwd: str | Path | None = None) -> Path:
     """The top of the work tree; a clear error outside one or in a bare repo."""
     try:
-        out = run(["rev-parse", "--is-bare-repository", "--show-toplevel"], cwd=cwd)
+        state = run(["rev-parse", "--is-bare-repository", "--is-inside-git-dir"], cwd=cwd).split()
     except GitError as exc:
         if "not a git repository" in str(exc):
             raise GitError("not a git repository (run captchaai-guard inside one)") from None
         raise
-    lines = out.decode("utf-8", "surrogateescape").splitlines()
-    if lines and lines[0] == "true":
+    if state[:1] == [b"true"]:
         raise GitError("this is a bare repository: there is no index or work tree to scan")
-    if len(lines) < 2 or not lines[1]:
+    if state[1:2] == [b"true"]:
+        raise GitError("inside the .git folder: run captchaai-guard from the work tree")
+    out = run(["rev-parse", "--show-toplevel"], cwd=cwd)
+    top = out.decode("utf-8", "surrogateescape").removesuffix("\n")
+    if not top:
         raise GitError("not inside a git work tree")
-    return Path(lines[1])
+    return Path(top)
 
 
 def staged_diff(root: Path) -> GitStream:

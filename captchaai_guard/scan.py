@@ -125,7 +125,7 @@ def scan_diff(
     for event in parse_stream(stream):
         if isinstance(event, AddedLine):
             file = event.file
-            if include is not None and not include(file.path):
+            if file.link or (include is not None and not include(file.path)):
                 continue
             line = decode_line(event.text)
             for match in engine.match_line(file.path, line):
@@ -136,7 +136,8 @@ def scan_diff(
                     yield finding
         elif isinstance(event, FileEnd):
             file = event.file
-            if include is not None and not include(file.path):
+            if file.link or (include is not None and not include(file.path)):
+                pending = []
                 continue
             if pending:
                 if _has_context(file, blobs):
