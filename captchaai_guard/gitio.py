@@ -8,8 +8,10 @@ context size, rename detection and submodule format. Failures become
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -112,6 +114,20 @@ def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None 
     return proc.stdout
 
 
+def _error_file() -> IO[bytes]:
+    """Where a streaming git writes its errors: a file, so a chatty stderr
+    can never fill a pipe and stall git while its stdout is being read."""
+    return tempfile.TemporaryFile()
+
+
+def _read_error(handle: IO[bytes]) -> bytes:
+    try:
+        handle.seek(0)
+        return handle.read(4096)
+    except (OSError, ValueError):
+        return b""
+
+
 class GitStream:
     """A git process whose stdout is read as a stream.
 
@@ -121,28 +137,30 @@ class GitStream:
 
     def __init__(self, args: Sequence[str], cwd: str | Path | None = None) -> None:
         self.args = list(args)
+        self.errors = _error_file()
         try:
             self.proc = subprocess.Popen(
                 git_argv(args),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=self.errors,
                 env=git_env(),
             )
         except FileNotFoundError:
+            self.errors.close()
             raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
         except OSError as exc:
+            self.errors.close()
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
         self.stdout: IO[bytes] = self.proc.stdout
 
     def finish(self) -> None:
         self.stdout.close()
-        assert self.proc.stderr is not None
-        err = self.proc.stderr.read()
-        self.proc.stderr.close()
         code = self.proc.wait()
+        err = _read_error(self.errors)
+        self.errors.close()
         if code < 0:
             raise GitError(f"git {self.args[0]} was killed by signal {-code}; the scan is incomplete")
         if code != 0:
@@ -152,6 +170,8 @@ class GitStream:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self.stdout.close()
+        self.errors.close()
 
 
 def repo_root(cwd: str | Path | None = None) -> Path:
@@ -188,41 +208,76 @@ class BlobReader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
+        self.errors: IO[bytes] | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.errors = _error_file()
+        try:
+            return subprocess.Popen(
+                git_argv(["cat-file", "--batch"]),
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+                env=git_env(),
+            )
+        except FileNotFoundError:
+            raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
+        except OSError as exc:
+            raise GitError(f"could not run git cat-file: {exc.strerror or exc}") from None
+
+    def _failed(self, what: str, sha: str) -> GitError:
+        """The error for a blob that could not be read, with git's own reason."""
+        self._stop()
+        reason = b""
+        if self.errors is not None:
+            reason = _read_error(self.errors)
+            self.errors.close()
+            self.errors = None
+        detail = f": {_first_line(reason)}" if reason.strip() else ""
+        return GitError(f"git cat-file {what} blob {sha[:12]}{detail}; the scan is incomplete")
 
     def read(self, sha: str) -> bytes:
         if self.proc is None:
-            try:
-                self.proc = subprocess.Popen(
-                    git_argv(["cat-file", "--batch"]),
-                    cwd=self.root,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    env=git_env(),
-                )
-            except OSError as exc:
-                raise GitError(f"could not run git cat-file: {exc}") from None
+            self.proc = self._start()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             self.proc.stdin.write(sha.encode() + b"\n")
             self.proc.stdin.flush()
             header = self.proc.stdout.readline().split()
-        except OSError as exc:
-            raise GitError(f"git cat-file failed: {exc}") from None
-        if len(header) != 3 or header[1] != b"blob":
-            raise GitError(f"git cat-file could not read blob {sha[:12]}")
+        except OSError:
+            raise self._failed("stopped before reading", sha) from None
+        if len(header) != 3 or header[1] != b"blob" or not header[2].isdigit():
+            raise self._failed("could not read", sha)
         size = int(header[2])
-        data = self.proc.stdout.read(size + 1)[:size]
+        try:
+            data = self.proc.stdout.read(size + 1)[:size]
+        except OSError:
+            data = b""
         if len(data) != size:
-            raise GitError(f"git cat-file stopped while reading blob {sha[:12]}")
+            raise self._failed("stopped while reading", sha)
         return data
 
     def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.close()
-            self.proc.stdout.close()
-            self.proc.wait()
-            self.proc = None
+        """Stop cat-file; never raises (it may already be gone)."""
+        self._stop()
+        if self.errors is not None:
+            self.errors.close()
+            self.errors = None
+
+    def _stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for handle in (proc.stdin, proc.stdout):
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def tracked_files(root: Path) -> list[str]:
