@@ -53,7 +53,8 @@ def test_git_missing(repo: Repo, tmp_path: Path) -> None:
 def test_stdin_needs_no_git(repo: Repo, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    diff = f"diff --git a/x.env b/x.env\n--- a/x.env\n+++ b/x.env\n@@ -0,0 +1 @@\n+CAPTCHAAI_API_KEY={fake_key()}\n"
+    head = "diff --git a/x.env b/x.env\n--- a/x.env\n+++ b/x.env\n@@ -0,0 +1 @@\n"
+    diff = f"{head}+CAPTCHAAI_API_KEY={fake_key()}\n"
     result = repo.run("scan", "--stdin", input=diff.encode(), env=_env(PATH=str(empty)))
     assert result.code == 1, result.err
 
@@ -129,9 +130,11 @@ def test_unreadable_file_in_files_mode(repo: Repo) -> None:
     "body",
     [
         # killed by a signal after part of the diff
-        'case "$*" in *" diff "*|*" log "*) "$REAL" "$@" | head -c 3000; kill -9 $$ ;; esac\nexec "$REAL" "$@"',
+        'case "$*" in *" diff "*|*" log "*) "$REAL" "$@" | head -c 3000; kill -9 $$ ;; esac\n'
+        'exec "$REAL" "$@"',
         # exits non-zero after part of the diff
-        'case "$*" in *" diff "*|*" log "*) "$REAL" "$@" | head -c 3000; exit 1 ;; esac\nexec "$REAL" "$@"',
+        'case "$*" in *" diff "*|*" log "*) "$REAL" "$@" | head -c 3000; exit 1 ;; esac\n'
+        'exec "$REAL" "$@"',
         # blob reader dies
         'case "$*" in *cat-file*) exit 3 ;; esac\nexec "$REAL" "$@"',
         # blob reader killed while answering
