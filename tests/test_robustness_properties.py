@@ -145,3 +145,20 @@ def test_diff_parser_takes_any_input(data: bytes, block: int) -> None:
 def test_diff_parser_takes_any_bytes(data: bytes) -> None:
     list(parse_bytes(data))
     list(scan_diff(ENGINE, io.BytesIO(data)))
+
+
+def test_fuzz_script_runs_bounded() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "fuzz" / "fuzz_diff.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--seconds", "2", "--seed", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no failure" in proc.stdout
