@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from captchaai_guard.diff import AddedLine, parse_bytes, parse_stream  # noqa: E402
-from captchaai_guard.engine import Engine  # noqa: E402
-from captchaai_guard.rules import RULES  # noqa: E402
-from captchaai_guard.scan import scan_content, scan_diff, to_text_bytes  # noqa: E402
+from captchaai_guard.diff import AddedLine, parse_bytes, parse_stream
+from captchaai_guard.engine import Engine
+from captchaai_guard.rules import RULES
+from captchaai_guard.scan import scan_content, scan_diff, to_text_bytes
 
 TOKENS: tuple[bytes, ...] = (
     b"diff --git a/x b/x\n",
