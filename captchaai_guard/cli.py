@@ -192,7 +192,7 @@ def scan(
     stream: Iterator[Finding]
     if stdin_mode:
         source = "stdin"
-        stream = scan_diff(_engine(), sys.stdin.buffer)
+        stream = scan_diff(_engine(), sys.stdin.buffer, strip_color=True)
     else:
         root = gitio.repo_root()
         if commits is not None:

@@ -42,6 +42,7 @@ class DiffFile:
     binary: bool = False
     deleted: bool = False
     link: bool = False  # a symlink (its target is not content) or a submodule
+    new_prefix: str = "b/"  # what git put before new-side paths
     mentions: bool = False  # CaptchaAI named in an added or context line
     commit: Commit | None = None
 
@@ -117,30 +118,60 @@ def _strip_prefix(path: str, prefix: str) -> str:
     return path[len(prefix) :] if path.startswith(prefix) else path
 
 
+# Source/destination prefixes git may print: the default, diff.mnemonicPrefix
+# (i/ w/ c/ o/), --no-index (1/ 2/) and diff.noprefix (none). Diffs from
+# :mod:`captchaai_guard.gitio` always use a/ b/; the others come on --stdin.
+_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("a/", "b/"),
+    ("i/", "w/"),
+    ("c/", "w/"),
+    ("c/", "i/"),
+    ("o/", "w/"),
+    ("1/", "2/"),
+    ("", ""),
+)
+
+
+def _symmetric(rest: str) -> tuple[str, str] | None:
+    """``<p>name <q>name`` → (name, q) for a known prefix pair (p, q)."""
+    for old_prefix, new_prefix in _PREFIXES:
+        n = len(rest) - len(old_prefix) - len(new_prefix) - 1
+        if n <= 0 or n % 2:
+            continue
+        n //= 2
+        name = rest[len(old_prefix) : len(old_prefix) + n]
+        if rest == f"{old_prefix}{name} {new_prefix}{name}":
+            return name, new_prefix
+    return None
+
+
 def parse_git_header(line: bytes) -> DiffFile:
     """``diff --git a/P b/Q`` → a DiffFile named Q (refined by later headers)."""
     rest = line[len(b"diff --git ") :]
     quoted = _split_quoted(rest)
     if quoted is not None:
-        old = _strip_prefix(unquote_path(quoted[0]), "a/")
-        new = _strip_prefix(unquote_path(quoted[1]), "b/")
-        return DiffFile(path=new, old_path=old)
+        old, new = unquote_path(quoted[0]), unquote_path(quoted[1])
+        for old_prefix, new_prefix in _PREFIXES:
+            if old.startswith(old_prefix) and new.startswith(new_prefix):
+                return DiffFile(
+                    path=new[len(new_prefix) :], old_path=old[len(old_prefix) :], new_prefix=new_prefix
+                )
     # Unquoted: "a/P b/P" is symmetric unless renamed; the rename/+++ lines
     # that follow give the exact name in that case.
-    n = (len(rest) - 5) // 2
-    if len(rest) == 2 * n + 5 and rest[2 + n : 5 + n] == b" b/" and rest[2 : 2 + n] == rest[5 + n :]:
-        name = rest[5 + n :].decode("utf-8", "surrogateescape")
-        return DiffFile(path=name, old_path=name)
-    sep = rest.find(b" b/")
-    raw = rest[sep + 3 :] if sep != -1 else rest
-    return DiffFile(path=raw.decode("utf-8", "surrogateescape"))
+    text = rest.decode("utf-8", "surrogateescape")
+    symmetric = _symmetric(text)
+    if symmetric is not None:
+        name, new_prefix = symmetric
+        return DiffFile(path=name, old_path=name, new_prefix=new_prefix)
+    sep = text.find(" b/")
+    return DiffFile(path=text[sep + 3 :] if sep != -1 else text)
 
 
 def _apply_header(file: DiffFile, line: bytes) -> None:
     if line.startswith(b"+++ "):
         target = line[4:].rstrip(b"\t")
         if target != b"/dev/null":
-            file.path = _strip_prefix(unquote_path(target), "b/")
+            file.path = _strip_prefix(unquote_path(target), file.new_prefix)
     elif line.startswith(b"rename to ") or line.startswith(b"copy to "):
         file.path = unquote_path(line.split(b" ", 2)[2])
     elif line.startswith(b"rename from ") or line.startswith(b"copy from "):
@@ -270,10 +301,23 @@ class DiffParser:
         yield from self._end_file()
 
 
-def parse_stream(stream: IO[bytes], block_size: int = BLOCK_SIZE) -> Iterator[Event]:
-    """Parse a unified diff from ``stream`` in blocks of ``block_size``."""
+_COLOR = re.compile(rb"\x1b\[[0-9;]*m")
+
+
+def parse_stream(
+    stream: IO[bytes], block_size: int = BLOCK_SIZE, strip_color: bool = False
+) -> Iterator[Event]:
+    """Parse a unified diff from ``stream`` in blocks of ``block_size``.
+
+    ``strip_color`` removes terminal colour codes first (a diff piped from
+    ``git diff`` with ``color.ui=always``).
+    """
     parser = DiffParser()
     rest = b""
+
+    def clean(block: bytes) -> bytes:  # whole lines: no colour code is split
+        return _COLOR.sub(b"", block) if strip_color and b"\x1b" in block else block
+
     while True:
         data = stream.read(block_size)
         if not data:
@@ -284,9 +328,9 @@ def parse_stream(stream: IO[bytes], block_size: int = BLOCK_SIZE) -> Iterator[Ev
             rest = data
             continue
         rest = data[cut:]
-        yield from parser.feed(data[:cut] if rest else data)
+        yield from parser.feed(clean(data[:cut]))
     if rest:
-        yield from parser.feed(rest + b"\n")
+        yield from parser.feed(clean(rest) + b"\n")
     yield from parser.close()
 
 

@@ -114,15 +114,17 @@ def scan_diff(
     *,
     blobs: BlobSource | None = None,
     include: PathFilter | None = None,
+    strip_color: bool = False,
 ) -> Iterator[Finding]:
     """Scan the added lines of a unified diff read from ``stream``.
 
     ``blobs`` reads a blob by sha: it settles file-level context and lets
     files git calls binary be checked for text it could not show (UTF-16,
     ``-diff`` attributes). ``include`` limits the scan to some paths.
+    ``strip_color`` accepts a diff printed with colour (``--stdin``).
     """
     pending: list[Finding] = []
-    for event in parse_stream(stream):
+    for event in parse_stream(stream, strip_color=strip_color):
         if isinstance(event, AddedLine):
             file = event.file
             if file.link or (include is not None and not include(file.path)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -165,3 +166,34 @@ def test_environment_that_changes_diff_output(repo: Repo) -> None:
     )
     result = repo.run("scan", "--format", "json", env=env)
     assert where(result) == {("app/settings.py", 2)}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        [],
+        ["color.ui=always"],
+        ["color.diff=always", "diff.wsErrorHighlight=all"],
+        ["diff.noprefix=true"],
+        ["diff.mnemonicPrefix=true"],
+        ["diff.mnemonicPrefix=true", "color.ui=always", "core.quotePath=true"],
+        ["diff.noprefix=true", "core.quotePath=false"],
+        ["diff.context=0"],
+    ],
+    ids=lambda c: ",".join(c) or "default",
+)
+def test_stdin_diff_printed_with_any_config(repo: Repo, config: list[str]) -> None:
+    """A diff piped from the user's own ``git diff`` keeps their settings."""
+    commit_base(repo)
+    names = ["app/settings.py", "b/inside b.env", "ünï/q\"t.env"]
+    repo.stage("app/settings.py", f"line 1\nline 2\nCAPTCHAAI_API_KEY = '{fake_key()}'\n")
+    for name in names[1:]:
+        repo.stage(name, f"# x\nCAPTCHAAI_API_KEY={fake_key()}\n")
+    args = [arg for pin in config for arg in ("-c", pin)]
+    diff = subprocess.run(
+        ["git", *args, "diff", "--cached"], cwd=repo.path, capture_output=True, check=True
+    ).stdout
+    if any("color" in pin for pin in config):
+        assert b"\x1b[" in diff
+    result = repo.run("scan", "--stdin", "--format", "json", input=diff)
+    assert where(result) == {("app/settings.py", 3), (names[1], 2), (names[2], 2)}
