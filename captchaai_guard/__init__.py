@@ -7,5 +7,6 @@ The engine (``captchaai_guard.engine``) and the scan drivers
 from __future__ import annotations
 
 __version__ = "0.1.0"
+PROJECT_URL = "https://github.com/captchaai/captchaai-guard"
 
-__all__ = ["__version__"]
+__all__ = ["PROJECT_URL", "__version__"]

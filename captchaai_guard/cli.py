@@ -17,15 +17,20 @@ from typing import IO, TYPE_CHECKING, TypeVar
 import click
 
 from captchaai_guard import __version__
-from captchaai_guard.errors import GuardError, OutputError
+from captchaai_guard.errors import GitError, GuardError, OutputError
 from captchaai_guard.findings import Finding
 
 if TYPE_CHECKING:
-    from captchaai_guard.engine import Engine
+    from captchaai_guard.baseline import Baseline
+    from captchaai_guard.config import Config
+    from captchaai_guard.progress import Progress
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
 F = TypeVar("F", bound=Callable[..., object])
+PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
+_MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
+_FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
 
 
 def use_color(stream: IO[str]) -> bool:
@@ -87,7 +92,14 @@ def emit(text: str, output: str | None) -> None:
 
 # Sub-commands that live in their own modules, imported only when used:
 # name -> "module:attribute" (a click.Command).
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "audit": "captchaai_guard.audit_cli:audit",
+    "baseline": "captchaai_guard.baseline_cli:baseline",
+    "fix": "captchaai_guard.fix_cmd:fix",
+    "install": "captchaai_guard.install:install",
+    "rules": "captchaai_guard.rules_cli:rules",
+    "uninstall": "captchaai_guard.install:uninstall",
+}
 
 
 class LazyGroup(click.Group):
@@ -147,8 +159,52 @@ def _source_options(func: F) -> F:
     return func
 
 
+def config_option(func: F) -> F:
+    """``--config PATH`` for every command that scans or lists rules."""
+    option = click.option(
+        "--config",
+        "config_path",
+        metavar="PATH",
+        help="Configuration file (default: .captchaai-guard.toml or pyproject.toml at the repository root).",
+    )
+    return option(func)
+
+
+def load_config(root: Path | None, config_path: str | None) -> Config:
+    from captchaai_guard import config
+
+    return config.load(root, config_path)
+
+
+def optional_root() -> Path | None:
+    """The repository root, or None outside a repository (``--stdin`` works anywhere)."""
+    from captchaai_guard import gitio
+    from captchaai_guard.errors import GitError
+
+    try:
+        return gitio.repo_root()
+    except GitError:
+        return None
+
+
 @cli.command()
 @_source_options
+@config_option
+@click.option("--baseline", "baseline_path", metavar="PATH", help="Baseline file of accepted findings.")
+@click.option(
+    "--no-baseline", is_flag=True, help="Ignore .captchaai-guard-baseline.json: report every finding."
+)
+@click.option(
+    "--verify", is_flag=True, help="Ask CaptchaAI whether each key found is live (sends the keys)."
+)
+@click.option("--verify-url", metavar="URL", help="Base URL of the balance endpoint for --verify.")
+@click.option(
+    "--verify-timeout",
+    type=click.FloatRange(min=0.1, max=60),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for each --verify answer.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -163,6 +219,12 @@ def scan(
     commits: str | None,
     files_mode: bool,
     stdin_mode: bool,
+    config_path: str | None,
+    baseline_path: str | None,
+    no_baseline: bool,
+    verify: bool,
+    verify_url: str | None,
+    verify_timeout: float,
     fmt: str,
     output: str | None,
     paths: tuple[str, ...],
@@ -188,37 +250,102 @@ def scan(
         raise click.UsageError(f"choose one of {', '.join(chosen)}")
     if paths and not files_mode:
         raise click.UsageError("PATHS are only accepted with --files")
+    if baseline_path is not None and no_baseline:
+        raise click.UsageError("choose one of --baseline, --no-baseline")
 
+    root = optional_root() if stdin_mode else gitio.repo_root()
+    settings = load_config(root, config_path)
+    engine, include = settings.engine(), settings.include()
+    baseline = _baseline(root, baseline_path, no_baseline)
     stream: Iterator[Finding]
+    bar: Progress | None = None
+    tally: _Tally | None = None
     if stdin_mode:
         source = "stdin"
-        stream = scan_diff(_engine(), sys.stdin.buffer, strip_color=True)
+        stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True)
     else:
-        root = gitio.repo_root()
+        assert root is not None
         if commits is not None:
             source = f"commits {commits}"
-            stream = scan_commits(root, commits.split(), _engine())
+            revisions = commits.split()
+            bar = _progress_bar(root, revisions, fmt)
+            tally = _Tally(bar)
+            stream = scan_commits(root, revisions, engine, tally, include)
         elif files_mode:
             source = "files"
             targets = _expand(paths, root)
-            stream = scan_files(targets, root, _engine())
+            stream = scan_files(targets, root, engine, include)
         else:
             source = "staged changes"
-            stream = scan_staged(root, _engine())
-    findings = list(stream)
+            stream = scan_staged(root, engine, include)
+    try:
+        findings = list(stream)
+    except GitError as exc:
+        if commits is not None and _MISSING_REVISION.search(str(exc)):
+            raise GitError(f"{exc} (in CI, fetch the whole history: {_FULL_HISTORY})") from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    extra: dict[str, object] = {}
+    if baseline is not None:
+        kept = baseline.filter(findings)
+        extra["baselined"] = len(findings) - len(kept)
+        findings = kept
+    if verify and findings:
+        from captchaai_guard.verify import base_url
+        from captchaai_guard.verify import verify as verify_findings
+
+        findings = verify_findings(findings, base_url(verify_url, settings.verify_url), verify_timeout)
     out_stream = sys.stdout
     summary = Summary(
         source=source,
         color=fmt == "text" and output is None and use_color(out_stream),
+        commits=tally.seen if tally is not None else None,
+        extra=extra,
     )
     emit(renderer(fmt)(findings, summary), output)
     raise SystemExit(EXIT_FINDINGS if findings else EXIT_CLEAN)
 
 
-def _engine() -> Engine:
-    from captchaai_guard.engine import Engine
+class _Tally:
+    """Counts the commits a scan read, and moves the progress bar if any."""
 
-    return Engine()
+    def __init__(self, bar: Progress | None) -> None:
+        self.bar = bar
+        self.seen = 0
+
+    def __call__(self, seen: int) -> None:
+        self.seen = seen
+        if self.bar is not None:
+            self.bar.update(seen)
+
+
+def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | None:
+    """A progress bar on stderr for ``--commits``, only on a terminal and for
+    the human formats (counting the range costs one cheap ``git rev-list``)."""
+    if fmt not in PROGRESS_FORMATS or not _isatty(sys.stderr):
+        return None
+    from captchaai_guard import gitio
+    from captchaai_guard.progress import Progress
+
+    total = gitio.count_commits(root, revisions)
+    return Progress(total, sys.stderr) if total else None
+
+
+def _isatty(stream: IO[str]) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _baseline(root: Path | None, path: str | None, disabled: bool) -> Baseline | None:
+    from captchaai_guard import baseline
+
+    if disabled:
+        return None
+    if path is not None:
+        return baseline.load(Path(path))
+    return baseline.find(root)
 
 
 def _expand(paths: Sequence[str], root: Path) -> list[Path]:

@@ -14,7 +14,7 @@ Commit boundaries are lines starting with ``\\x1f`` (the format
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -224,7 +224,9 @@ def _new_lines(buf: bytes, start: int, end: int) -> int:
 class DiffParser:
     """Incremental parser: feed whole-line blocks, get events."""
 
-    def __init__(self) -> None:
+    def __init__(self, keywords: Sequence[bytes] = (), every_line: bool = False) -> None:
+        self.keywords = tuple(keywords)  # widen the prefilter for custom rules
+        self.every_line = every_line
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -289,8 +291,8 @@ class DiffParser:
         if not file.mentions and _mentions_captchaai(buf, start, end):
             file.mentions = True
         cursor, lineno = start, self.lineno
-        for line_start, line_end in candidate_lines(buf, start, end):
-            if buf[line_start] != _PLUS:
+        for line_start, line_end in candidate_lines(buf, start, end, self.keywords, self.every_line):
+            if line_start >= line_end or buf[line_start] != _PLUS:
                 continue
             lineno += _new_lines(buf, cursor, line_start)
             cursor = line_start
@@ -305,14 +307,19 @@ _COLOR = re.compile(rb"\x1b\[[0-9;]*m")
 
 
 def parse_stream(
-    stream: IO[bytes], block_size: int = BLOCK_SIZE, strip_color: bool = False
+    stream: IO[bytes],
+    block_size: int = BLOCK_SIZE,
+    keywords: Sequence[bytes] = (),
+    every_line: bool = False,
+    strip_color: bool = False,
 ) -> Iterator[Event]:
-    """Parse a unified diff from ``stream`` in blocks of ``block_size``.
+    """Parse a unified diff from ``stream`` in blocks of ``block_size``
+    (``keywords``/``every_line``: see :func:`candidate_lines`).
 
     ``strip_color`` removes terminal colour codes first (a diff piped from
     ``git diff`` with ``color.ui=always``).
     """
-    parser = DiffParser()
+    parser = DiffParser(keywords, every_line)
     rest = b""
 
     def clean(block: bytes) -> bytes:  # whole lines: no colour code is split

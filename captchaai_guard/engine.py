@@ -18,6 +18,9 @@ ALLOW_MARKER = "captchaai-guard: allow"
 _HEX = re.compile(r"[0-9a-fA-F]{32}")
 _ALNUM = re.compile(r"[0-9A-Za-z]{32}")
 _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
+# Custom rules (from the configuration) only look at lines up to this long:
+# with the load-time regex check (regex_guard) this bounds their worst case.
+MAX_CUSTOM_LINE = 4096
 
 
 def mentions_captchaai(text: str) -> bool:
@@ -30,6 +33,7 @@ class CompiledRule:
     rule: Rule
     pattern: re.Pattern[str]
     path: re.Pattern[str] | None
+    group: str | int = "secret"
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,13 @@ class Match:
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
+    """Built-in rules ignore case; custom rules match as written (use ``(?i)``)."""
+    pattern = re.compile(rule.regex, re.IGNORECASE if rule.source == "built-in" else 0)
     return CompiledRule(
         rule=rule,
-        pattern=re.compile(rule.regex, re.IGNORECASE),
+        pattern=pattern,
         path=re.compile(rule.path) if rule.path else None,
+        group="secret" if "secret" in pattern.groupindex else 0,
     )
 
 
@@ -59,10 +66,16 @@ class Engine:
         disable: Iterable[str] = (),
     ) -> None:
         disabled = set(disable)
-        self.rules: tuple[CompiledRule, ...] = tuple(
-            compile_rule(rule) for rule in rules if rule.id not in disabled
-        )
+        compiled = [compile_rule(rule) for rule in rules if rule.id not in disabled]
+        self.rules: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source == "built-in")
+        self.custom: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source != "built-in")
         self.allow = tuple(allow)
+        # What the prefilter must also let through for the custom rules: lines
+        # holding one of their keywords, or every line when one has none.
+        self.keywords: tuple[bytes, ...] = tuple(
+            sorted({word.lower().encode() for c in self.custom for word in c.rule.keywords})
+        )
+        self.every_line = any(not c.rule.keywords for c in self.custom)
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""
@@ -74,16 +87,19 @@ class Engine:
         lowered = text.lower()
         found: list[Match] = []
         seen: set[str] = set()
-        for compiled in self.rules:
+        rules = self.rules
+        if self.custom and len(text) <= MAX_CUSTOM_LINE:
+            rules = self.rules + self.custom
+        for compiled in rules:
             rule = compiled.rule
-            if not any(word in lowered for word in rule.keywords):
+            if rule.keywords and not any(word in lowered for word in rule.keywords):
                 continue
             if compiled.path is not None and not compiled.path.search(path):
                 continue
             for variant in variants:
                 for m in compiled.pattern.finditer(variant):
-                    secret = m.group("secret")
-                    if secret in seen or not self._accept(rule, secret, text):
+                    secret = m.group(compiled.group)
+                    if not secret or secret in seen or not self._accept(rule, secret, text):
                         continue
                     seen.add(secret)
                     found.append(
@@ -97,7 +113,8 @@ class Engine:
         return found
 
     def _accept(self, rule: Rule, secret: str, line: str) -> bool:
-        shape = _HEX if rule.secret == "hex" else _ALNUM
-        if not shape.fullmatch(secret) or filters.drop(secret):
-            return False
+        if rule.secret != "any":
+            shape = _HEX if rule.secret == "hex" else _ALNUM
+            if not shape.fullmatch(secret) or filters.drop(secret):
+                return False
         return not any(p.search(secret) or p.search(line) for p in self.allow)

@@ -9,10 +9,11 @@ context size, rename detection and submodule format. Failures become
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -99,8 +100,13 @@ def _first_line(text: bytes) -> str:
     return "no message"
 
 
-def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None = None) -> bytes:
-    """Run git and return its stdout; raise GitError on failure."""
+def run(
+    args: Sequence[str],
+    cwd: str | Path | None = None,
+    input: bytes | None = None,
+    ok: Collection[int] = (0,),
+) -> bytes:
+    """Run git and return its stdout; raise GitError when it exits outside ``ok``."""
     try:
         proc = subprocess.run(
             git_argv(args), cwd=cwd, input=input, capture_output=True, env=git_env(), check=False
@@ -109,7 +115,7 @@ def run(args: Sequence[str], cwd: str | Path | None = None, input: bytes | None 
         raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
     except OSError as exc:
         raise GitError(f"could not run git: {exc.strerror or exc}") from None
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
     return proc.stdout
 
@@ -197,9 +203,50 @@ def staged_diff(root: Path) -> GitStream:
     return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root)
 
 
+# git 2.36 added remerge-diff: a merge shows only what it changed beyond
+# merging its parents (conflict resolutions, "evil" edits).
+REMERGE_VERSION = (2, 36)
+
+
+@functools.lru_cache(maxsize=1)
+def git_version() -> tuple[int, ...]:
+    """The version of the git on PATH, e.g. ``(2, 39, 5)``; ``()`` if unknown."""
+    out = run(["version"]).decode("ascii", "replace").split()
+    digits = out[2].split(".") if len(out) >= 3 else []
+    parts: list[int] = []
+    for part in digits:
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def merge_flags(version: tuple[int, ...]) -> list[str]:
+    """How ``git log`` shows merges: their own changes when git can, else none."""
+    return ["--diff-merges=remerge"] if version >= REMERGE_VERSION else ["--no-merges"]
+
+
 def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
-    """Every commit of ``revisions`` with its own patch, added lines as '+'."""
-    return GitStream(["log", "-p", "--root", LOG_FORMAT, "--no-merges", *DIFF_FLAGS, *revisions], cwd=root)
+    """Every commit of ``revisions`` with its own patch, added lines as '+'.
+
+    Each commit is diffed against its parent, so a key added in one commit
+    and removed in the next is still seen. A merge shows only what it added
+    beyond merging its parents (with git >= 2.36; older git skips merges,
+    whose parents' commits are in the range anyway).
+    """
+    merges = merge_flags(git_version())
+    return GitStream(["log", "-p", "--root", LOG_FORMAT, *merges, *DIFF_FLAGS, *revisions], cwd=root)
+
+
+def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
+    """How many commits ``log_diff`` will show (for a progress bar); None if git cannot tell."""
+    merges = [] if git_version() >= REMERGE_VERSION else ["--no-merges"]
+    try:
+        out = run(["rev-list", "--count", *merges, *revisions], cwd=root)
+    except GitError:
+        return None
+    text = out.decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
 
 
 class BlobReader:
@@ -283,3 +330,87 @@ class BlobReader:
 def tracked_files(root: Path) -> list[str]:
     out = run(["ls-files", "-z", "--cached"], cwd=root)
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
+
+
+def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` the ignore rules (.gitignore, info/exclude...) cover.
+
+    Asked with ``--no-index``: a tracked file is judged by the rules alone.
+    """
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    out = run(["check-ignore", "--no-index", "--stdin", "-z"], cwd=root, input=data, ok=(0, 1))
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+def git_path(root: Path, name: str) -> Path:
+    """``git rev-parse --git-path NAME`` (honours core.hooksPath for hooks)."""
+    out = run(["rev-parse", "--git-path", name], cwd=root).decode("utf-8", "surrogateescape").strip()
+    path = Path(out)
+    return path if path.is_absolute() else root / path
+
+
+# --- index and work-tree helpers used by ``captchaai-guard fix`` -----------
+
+
+def index_entries(root: Path) -> list[tuple[str, str, int, str]]:
+    """``(mode, sha, stage, path)`` of every index entry."""
+    out = run(["ls-files", "-z", "--stage"], cwd=root)
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        head, _, name = record.partition(b"\t")
+        mode, sha, stage = head.decode().split()
+        entries.append((mode, sha, int(stage), name.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def staged_paths(root: Path) -> set[str]:
+    """Paths whose staged version differs from HEAD (all of them before the first commit)."""
+    out = run(["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"], cwd=root)
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+def write_blobs(root: Path, contents: Sequence[bytes]) -> list[str]:
+    """Store each content as a blob exactly as given (no filters); return their shas.
+
+    One ``git hash-object`` reads them from files in a private temporary folder.
+    """
+    if not contents:
+        return []
+    with tempfile.TemporaryDirectory(prefix="captchaai-guard-") as tmp:
+        names = []
+        for n, data in enumerate(contents):
+            name = os.path.join(tmp, str(n))
+            with open(name, "wb") as handle:
+                handle.write(data)
+            names.append(name)
+        out = run(
+            ["hash-object", "-w", "--no-filters", "--stdin-paths"],
+            cwd=root,
+            input="".join(f"{name}\n" for name in names).encode(),
+        )
+    shas = out.decode().split()
+    if len(shas) != len(contents):
+        raise GitError("git hash-object did not store every file")
+    return shas
+
+
+def set_index_entries(root: Path, entries: Sequence[tuple[str, str, str]]) -> None:
+    """Point index paths at blobs: ``(mode, sha, path)`` each, in one ``update-index``."""
+    if entries:
+        data = b"".join(
+            f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0" for mode, sha, path in entries
+        )
+        run(["update-index", "-z", "--index-info"], cwd=root, input=data)
+
+
+def remove_from_index(root: Path, paths: Sequence[str]) -> None:
+    """Stop tracking ``paths``; the work-tree files stay."""
+    data = b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths)
+    run(["update-index", "-z", "--force-remove", "--stdin"], cwd=root, input=data)
+
+
+def refresh_index(root: Path) -> None:
+    """Refresh stat data after files were rewritten (1 only means "modified")."""
+    run(["update-index", "-q", "--refresh"], cwd=root, ok=(0, 1))

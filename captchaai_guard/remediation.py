@@ -115,3 +115,16 @@ def advice(items: Iterable[tuple[str, str]], *, hook: bool = False) -> str:
     if hook:
         lines.append("Deliberately committing anyway: git commit --no-verify (not recommended).")
     return "\n".join(lines)
+
+
+# One-paragraph versions of the advice, for reports that show one finding at
+# a time (SARIF rule help, CI annotations).
+MOVE_HINT = (
+    f"Move the key out of the code: set {ENV_VAR} in the environment (or a git-ignored .env file) "
+    "and read it from there."
+)
+ROTATE_HINT = (
+    "If the key was ever pushed, rotate it in the CaptchaAI dashboard: "
+    "removing it in a later commit does not remove it from git history."
+)
+ALLOW_HINT = "A documented fake key? Add the comment 'captchaai-guard: allow' to that line."

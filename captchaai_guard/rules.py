@@ -45,13 +45,16 @@ _FIELD_SEP = (
 class Rule:
     """One detection rule.
 
-    ``secret`` is ``"hex"`` (32 hex characters) or ``"alnum"`` (any 32
-    letters and digits; only where the context is strong). ``context`` is
+    ``secret`` is ``"hex"`` (32 hex characters), ``"alnum"`` (any 32
+    letters and digits; only where the context is strong) or ``"any"``
+    (whatever the regex takes: custom rules from the configuration). ``context`` is
     ``"none"`` when the match (with its keywords) is evidence enough and
     ``"file"`` when the file
     must also mention CaptchaAI (its host, a client, the variable name).
     ``path`` limits the rule to paths matching that regex.
     ``guide`` marks the three patterns of the original guide, kept verbatim.
+    ``source`` is ``"built-in"`` or ``"config"`` (a custom rule; matched
+    case-sensitively, on the whole match when there is no ``secret`` group).
     """
 
     id: str
@@ -65,6 +68,7 @@ class Rule:
     remediation: str = ""
     examples: tuple[str, ...] = ()
     counter_examples: tuple[str, ...] = ()
+    source: str = "built-in"
 
 
 RULES: tuple[Rule, ...] = (

@@ -14,16 +14,17 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from captchaai_guard import gitio
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream
+from captchaai_guard.diff import COMMIT_MARK, AddedLine, DiffFile, FileEnd, parse_stream
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Commit, Finding
 
 PathFilter = Callable[[str], bool]
+Progress = Callable[[int], None]
 BlobSource = Callable[[str], bytes]
 _SNIFF = 8000
 
@@ -87,7 +88,7 @@ def scan_content(
         return
     file_context: bool | None = None
     lineno, cursor = 1, 0
-    for start, end in candidate_lines(text):
+    for start, end in candidate_lines(text, keywords=engine.keywords, every_line=engine.every_line):
         lineno += text.count(b"\n", cursor, start)
         cursor = start
         raw = text[start:end].rstrip(b"\r")
@@ -124,7 +125,9 @@ def scan_diff(
     ``strip_color`` accepts a diff printed with colour (``--stdin``).
     """
     pending: list[Finding] = []
-    for event in parse_stream(stream, strip_color=strip_color):
+    for event in parse_stream(
+        stream, keywords=engine.keywords, every_line=engine.every_line, strip_color=strip_color
+    ):
         if isinstance(event, AddedLine):
             file = event.file
             if file.link or (include is not None and not include(file.path)):
@@ -183,21 +186,68 @@ def scan_staged(
     return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include)
 
 
-def scan_commits(root: Path, revisions: Iterable[str], engine: Engine | None = None) -> Iterator[Finding]:
-    """Findings in the added lines of every commit of ``revisions``."""
-    return _run_stream(engine or Engine(), gitio.log_diff(root, list(revisions)), root, None)
+class CommitCounter:
+    """Wraps the ``git log`` stream and reports how many commits were read.
+
+    Counting the commit marker with ``bytes.count`` keeps it off the per-line
+    path; a marker split between two reads is counted once.
+    """
+
+    MARK = b"\n" + COMMIT_MARK.encode()
+
+    def __init__(self, raw: IO[bytes], progress: Progress) -> None:
+        self.raw = raw
+        self.progress = progress
+        self.seen = 0
+        self.tail = b"\n"  # the stream starts at a line start
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if data:
+            window = self.tail + data
+            found = window.count(self.MARK) - self.tail.count(self.MARK)
+            self.tail = window[-len(self.MARK) :]
+            if found:
+                self.seen += found
+                self.progress(self.seen)
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
 
 
-def scan_files(paths: Iterable[Path], root: Path, engine: Engine | None = None) -> Iterator[Finding]:
+def scan_commits(
+    root: Path,
+    revisions: Iterable[str],
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
+    """Findings in the added lines of every commit of ``revisions``, one
+    commit at a time. ``progress(n)`` is called as commits are read."""
+    stream = gitio.log_diff(root, list(revisions))
+    if progress is not None:
+        stream.stdout = cast(IO[bytes], CommitCounter(stream.stdout, progress))
+    return _run_stream(engine or Engine(), stream, root, include)
+
+
+def scan_files(
+    paths: Iterable[Path],
+    root: Path,
+    engine: Engine | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
     """Findings in the whole content of files (paths reported relative to ``root``)."""
     engine = engine or Engine()
     for path in paths:
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
-        try:
             name = path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             name = path.as_posix()
+        if include is not None and not include(name):
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
         yield from scan_content(engine, name, data)

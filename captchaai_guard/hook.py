@@ -1,0 +1,293 @@
+"""The git hook entry point: ``captchaai-guard-hook pre-commit|pre-push``.
+
+It runs on every commit, so it stays lean: no click, no GitPython, no
+argparse; only the scan drivers and the text reporter. Exit codes are the
+ones of ``captchaai-guard scan``: 0 clean, 1 keys found, 2 error (the hook
+fails closed: any error blocks the commit or push).
+
+``pre-commit [FILES...]``
+    Scans the added lines of the staged changes. Files named on the command
+    line (the pre-commit framework passes them) limit the scan to those
+    paths; a named file without staged changes (``pre-commit run
+    --all-files`` or ``--files``) is scanned whole. When the pre-commit
+    framework sets ``PRE_COMMIT_FROM_REF`` and ``PRE_COMMIT_TO_REF`` (its
+    push stage), the commits ``FROM..TO`` are scanned instead.
+
+``pre-push REMOTE [URL]``
+    Reads ``<local ref> <local sha> <remote ref> <remote sha>`` lines on
+    standard input (what git gives a pre-push hook) and scans every commit
+    being pushed: ``remote_sha..local_sha``, or for a new branch the
+    commits the remote does not have yet (``local_sha --not
+    --remotes=REMOTE``). Deletions are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING
+
+from captchaai_guard import gitio
+from captchaai_guard.engine import Engine
+from captchaai_guard.errors import GuardError
+from captchaai_guard.scan import PathFilter, scan_commits, scan_files, scan_staged
+
+if TYPE_CHECKING:  # not imported at run time: a clean scan needs neither
+    from pathlib import Path
+
+    from captchaai_guard.findings import Finding
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+MODES = ("pre-commit", "pre-push")
+USAGE = (
+    "usage: captchaai-guard-hook pre-commit [FILES...]\n"
+    "       captchaai-guard-hook pre-push REMOTE [URL]   (ref lines on stdin)\n"
+)
+PUSH_NOTE = (
+    "These keys are in commits you are about to push: remove them from those commits\n"
+    "(git commit --amend, git rebase -i) before pushing.\n"
+    "Deliberately pushing anyway: git push --no-verify (not recommended).\n"
+)
+_KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
+# Files read by captchaai_guard.baseline and captchaai_guard.config, named here
+# so that a repository without them never imports those modules.
+BASELINE_FILE = ".captchaai-guard-baseline.json"
+CONFIG_FILE = ".captchaai-guard.toml"
+PYPROJECT, PYPROJECT_TABLE = "pyproject.toml", "captchaai-guard"
+
+
+def _may_have_config(root: Path) -> bool:
+    """False only when captchaai_guard.config would surely find no file."""
+    if (root / CONFIG_FILE).exists():
+        return True
+    try:
+        return PYPROJECT_TABLE.encode() in (root / PYPROJECT).read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # let the config loader report it
+
+
+class Context:
+    """What every mode needs, set up like ``captchaai-guard scan``: the
+    repository root, the engine and path filter of its configuration."""
+
+    def __init__(self) -> None:
+        self.root = gitio.repo_root()
+        self.engine: Engine
+        self.include: PathFilter | None = None
+        if _may_have_config(self.root):
+            from captchaai_guard import config
+
+            settings = config.load(self.root)
+            self.engine, self.include = settings.engine(), settings.include()
+        else:
+            self.engine = Engine()
+
+    def also(self, accept: PathFilter) -> PathFilter:
+        """``accept`` combined with the configuration's excludes."""
+        include = self.include
+        if include is None:
+            return accept
+        return lambda path: accept(path) and include(path)
+
+    def accepted(self, findings: list[Finding]) -> list[Finding]:
+        """Findings not accepted in the repository's baseline."""
+        if not (self.root / BASELINE_FILE).is_file():
+            return findings
+        from captchaai_guard import baseline
+
+        found = baseline.find(self.root)
+        return findings if found is None else found.filter(findings)
+
+
+class HookError(GuardError):
+    """Bad hook arguments or input."""
+
+
+def _is_zero(sha: str) -> bool:
+    return not sha.strip("0")
+
+
+def _rel(path: str, root: Path) -> str:
+    """A path from the command line as git names it (relative to the top, '/')."""
+    absolute = os.path.abspath(path)
+    parent = os.path.realpath(os.path.dirname(absolute))
+    full = os.path.join(parent, os.path.basename(absolute))
+    try:
+        return os.path.relpath(full, os.path.realpath(root)).replace(os.sep, "/")
+    except ValueError:  # another drive on Windows
+        return path.replace(os.sep, "/")
+
+
+def _staged_paths(root: Path, paths: Sequence[str]) -> set[str]:
+    """Which of ``paths`` (git names) have staged changes."""
+    out = gitio.run(
+        ["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-relative", "--", *paths],
+        cwd=root,
+    )
+    return {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+
+
+def _commit_exists(root: Path, sha: str) -> bool:
+    try:
+        gitio.run(["rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{commit}"], cwd=root)
+    except GuardError:
+        return False
+    return True
+
+
+def _unique(findings: Iterable[Finding]) -> Iterator[Finding]:
+    seen: set[tuple[object, ...]] = set()
+    for f in findings:
+        key = (f.commit.sha if f.commit else None, f.path, f.line, f.column, f.rule_id)
+        if key not in seen:
+            seen.add(key)
+            yield f
+
+
+def pre_commit(files: Sequence[str], environ: Mapping[str, str]) -> tuple[list[Finding], str]:
+    """Findings and the report's source name for the pre-commit mode."""
+    ctx = Context()
+    from_ref, to_ref = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
+    if from_ref and to_ref:
+        return _framework_push(ctx, from_ref, to_ref, files), f"commits {from_ref}..{to_ref}"
+    if not files:
+        return ctx.accepted(list(scan_staged(ctx.root, ctx.engine, ctx.include))), "staged changes"
+    names = {_rel(f, ctx.root): f for f in files}
+    staged = _staged_paths(ctx.root, sorted(names))
+    findings = list(scan_staged(ctx.root, ctx.engine, ctx.also(staged.__contains__))) if staged else []
+    unstaged = [names[n] for n in sorted(names) if n not in staged]
+    whole = [ctx.root / os.path.abspath(f) for f in unstaged if os.path.isfile(f)]
+    findings += scan_files(whole, ctx.root, ctx.engine, ctx.include)
+    findings = ctx.accepted(findings)
+    if not whole:
+        return findings, "staged changes"
+    return findings, "staged changes and files" if staged else "files"
+
+
+def _framework_push(ctx: Context, from_ref: str, to_ref: str, files: Sequence[str]) -> list[Finding]:
+    """The pre-commit framework's push stage: every commit of FROM..TO.
+
+    The framework passes the files changed in the range that survived the
+    user's ``files:``/``exclude:``; a finding in one of the range's changed
+    files that was not passed is left out. Files the range no longer has
+    (deleted again, renamed away) cannot be filtered by the framework and
+    are always reported: a key added and removed again is still in history.
+    """
+    root = ctx.root
+    findings = list(scan_commits(root, [f"{from_ref}..{to_ref}"], ctx.engine, None, ctx.include))
+    if files:
+        passed = {_rel(f, root) for f in files}
+        names = ["diff", "--name-only", "-z", "--no-renames"]
+        try:
+            out = gitio.run([*names, f"{from_ref}...{to_ref}", "--"], cwd=root)
+        except GuardError:  # no merge base: the framework falls back to a plain diff too
+            out = gitio.run([*names, f"{from_ref}..{to_ref}", "--"], cwd=root)
+        changed = {p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p}
+        considered = {p for p in changed if os.path.lexists(root / p)}
+        findings = [f for f in findings if f.path in passed or f.path not in considered]
+    return ctx.accepted(findings)
+
+
+def parse_push_lines(stdin: IO[str]) -> list[tuple[str, str, str, str]]:
+    """The ``<local ref> <local sha> <remote ref> <remote sha>`` lines git sends."""
+    updates = []
+    for line in stdin:
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 4:
+            raise HookError(f"unexpected pre-push input line: {line.strip()[:80]!r}")
+        local_ref, local_sha, remote_ref, remote_sha = fields
+        updates.append((local_ref, local_sha, remote_ref, remote_sha))
+    return updates
+
+
+def push_revisions(root: Path, remote: str | None, local_sha: str, remote_sha: str) -> list[str] | None:
+    """The ``git log`` revisions of one pushed ref, or None for a deletion."""
+    if _is_zero(local_sha):
+        return None
+    if not _is_zero(remote_sha) and _commit_exists(root, remote_sha):
+        return [f"{remote_sha}..{local_sha}"]
+    # A new branch, or a forced push over commits we do not have: everything
+    # the remote's tracking refs do not already hold.
+    return [local_sha, "--not", f"--remotes={remote}" if remote else "--remotes"]
+
+
+def pre_push(args: Sequence[str], stdin: IO[str]) -> tuple[list[Finding], str]:
+    remote = args[0] if args else None
+    updates = parse_push_lines(stdin)
+    ctx = Context()
+    findings: list[Finding] = []
+    for _local_ref, local_sha, _remote_ref, remote_sha in updates:
+        revisions = push_revisions(ctx.root, remote, local_sha, remote_sha)
+        if revisions is not None:
+            findings += scan_commits(ctx.root, revisions, ctx.engine, None, ctx.include)
+    target = f" to {remote}" if remote else ""
+    return ctx.accepted(list(_unique(findings))), f"commits being pushed{target}"
+
+
+def _use_color(stream: IO[str]) -> bool:
+    if "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def report(findings: Sequence[Finding], source: str, mode: str, stream: IO[str]) -> None:
+    from captchaai_guard.report import Summary, renderer
+
+    pushing = mode == "pre-push" or source.startswith("commits")
+    # hook=True adds the `git commit --no-verify` escape hatch; a push has its own.
+    summary = Summary(source=source, color=_use_color(stream), hook=not pushing)
+    text = renderer("text")(findings, summary)
+    if pushing:
+        text += PUSH_NOTE
+    stream.write(text)
+    stream.flush()
+
+
+def _error(message: str) -> int:
+    message = _KEYLIKE.sub(lambda m: "***" + m.group()[-4:], message)
+    sys.stderr.write(f"captchaai-guard: error: {message}\n")
+    sys.stderr.flush()
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        (sys.stdout if args else sys.stderr).write(USAGE)
+        return EXIT_CLEAN if args else EXIT_ERROR
+    mode, rest = args[0], args[1:]
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    try:
+        if mode == "pre-commit":
+            findings, source = pre_commit(rest, os.environ)
+        elif mode == "pre-push":
+            findings, source = pre_push(rest, sys.stdin)
+        else:
+            return _error(f"unknown hook type {mode!r} (expected {' or '.join(MODES)})")
+        if findings:
+            report(findings, source, mode, sys.stderr)
+            return EXIT_FINDINGS
+        return EXIT_CLEAN
+    except GuardError as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return _error("interrupted")
+    except Exception as exc:  # fail closed, one line, no traceback
+        return _error(f"internal error ({type(exc).__name__}): {exc}")
+
+
+def run() -> None:
+    """Console script entry point."""
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

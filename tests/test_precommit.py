@@ -1,0 +1,219 @@
+"""The hook under the real pre-commit framework (``pre-commit try-repo`` and
+``pre-commit run`` against a committed copy of this checkout).
+
+The hook environment is built once per test session (a session-wide
+``PRE_COMMIT_HOME``); the first test pays for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import BIN, Repo, fake_key
+
+# One worker runs them all, so the session-wide environment is built once.
+pytestmark = [pytest.mark.precommit, pytest.mark.xdist_group("precommit")]
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Checkout:
+    path: Path
+    sha: str
+
+
+def _git_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        env.pop(name, None)
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Test Author",
+        GIT_AUTHOR_EMAIL="author@example.com",
+        GIT_COMMITTER_NAME="Test Author",
+        GIT_COMMITTER_EMAIL="author@example.com",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Checkout:
+    """This work tree (tracked and new files, uncommitted edits included),
+    committed into a fresh repository so pre-commit can clone a revision."""
+    env = _git_env(tmp_path_factory.mktemp("checkout-home"))
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT,
+        capture_output=True,
+        check=True,
+        env=env,
+    ).stdout
+    target = tmp_path_factory.mktemp("checkout") / "captchaai-guard"
+    target.mkdir()
+    for raw in listed.split(b"\0"):
+        if not raw:
+            continue
+        name = os.fsdecode(raw)
+        source = PROJECT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "--no-verify", "-m", "snapshot"],
+    ):
+        subprocess.run(["git", *args], cwd=target, check=True, capture_output=True, env=env)
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=target, check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+    return Checkout(target, sha)
+
+
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture(autouse=True)
+def shared_home(isolated_git: None, pre_commit_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))
+    yield
+
+
+@dataclass
+class Run:
+    code: int
+    output: str
+
+
+def pre_commit(repo: Repo, *args: str, env: dict[str, str] | None = None) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args, "--color", "never"],
+        cwd=repo.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout + proc.stderr)
+
+
+def try_repo(repo: Repo, checkout: Checkout, *args: str) -> Run:
+    return pre_commit(repo, "try-repo", str(checkout.path), "captchaai-guard", "--ref", checkout.sha, *args)
+
+
+def use_config(repo: Repo, checkout: Checkout, **hook: object) -> None:
+    """A .pre-commit-config.yaml (staged) using the checkout at its commit."""
+    config = {
+        "repos": [
+            {"repo": str(checkout.path), "rev": checkout.sha, "hooks": [{"id": "captchaai-guard", **hook}]}
+        ]
+    }
+    repo.stage(".pre-commit-config.yaml", yaml.safe_dump(config))
+
+
+def key_line(key: str) -> str:
+    return f'CAPTCHAAI_API_KEY = "{key}"\n'
+
+
+def test_hook_definition_parses() -> None:
+    (hook,) = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "captchaai-guard"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is True
+    assert {"pre-commit", "pre-push"} <= set(hook["stages"])
+    own = yaml.safe_load((PROJECT / ".pre-commit-config.yaml").read_text())
+    assert [h["id"] for r in own["repos"] for h in r["hooks"]] == ["captchaai-guard"]
+
+
+def test_try_repo_staged_key_fails_clean_change_passes(repo: Repo, checkout: Checkout) -> None:
+    # try-repo builds the hook environment in a throw-away store every time,
+    # so it runs once; the clean change goes through the cached environment.
+    key = fake_key()
+    repo.stage("app.py", key_line(key))
+    run = try_repo(repo, checkout)
+    assert run.code == 1, run.output
+    assert f"***{key[-4:]}" in run.output
+    assert key not in run.output
+    assert "git commit --no-verify" in run.output
+
+    repo.stage("app.py", 'import os\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\n')
+    use_config(repo, checkout)
+    run = pre_commit(repo, "run")
+    assert run.code == 0, run.output
+    assert "Passed" in run.output
+
+
+def test_files_and_exclude_are_honoured(repo: Repo, checkout: Checkout) -> None:
+    use_config(repo, checkout, exclude="^tests/fixtures/", files=r"\.(py|json)$")
+    repo.stage("tests/fixtures/fake.py", key_line(fake_key()))  # excluded
+    repo.stage("notes.txt", key_line(fake_key()))  # not in files:
+    repo.stage("app.py", "x = 1\n")
+    run = pre_commit(repo, "run")
+    assert run.code == 0, run.output
+
+    key = fake_key()
+    repo.stage("config.json", f'{{"key": "{key}"}}\n')
+    run = pre_commit(repo, "run")
+    assert run.code == 1, run.output
+    assert f"***{key[-4:]}" in run.output and key not in run.output
+    assert "fake.py" not in run.output and "notes.txt" not in run.output
+
+
+def test_all_files_with_nothing_staged_scans_whole_files(repo: Repo, checkout: Checkout) -> None:
+    use_config(repo, checkout, exclude="^fixtures/")
+    key = fake_key()
+    repo.stage("fixtures/demo.py", key_line(fake_key()))
+    repo.stage("app.py", key_line(key))
+    repo.commit("keys committed without the hook")
+    run = pre_commit(repo, "run", "--all-files")
+    assert run.code == 1, run.output
+    assert "app.py:1:22" in run.output and key not in run.output
+    assert "demo.py" not in run.output
+
+    repo.stage("app.py", "x = 1\n")
+    repo.commit("removed")
+    run = pre_commit(repo, "run", "--all-files")
+    assert run.code == 0, run.output
+
+
+def test_push_stage_scans_the_pushed_range(repo: Repo, checkout: Checkout) -> None:
+    use_config(repo, checkout)
+    repo.stage("README.md", "hello\n")
+    base = repo.commit("base")
+    key = fake_key()
+    repo.stage("app.py", key_line(key))
+    repo.commit("key")
+    repo.stage("app.py", "x = 1\n")
+    tip = repo.commit("key removed again")
+    run = pre_commit(repo, "run", "--hook-stage", "pre-push", "--from-ref", base, "--to-ref", tip)
+    assert run.code == 1, run.output
+    assert f"***{key[-4:]}" in run.output and key not in run.output
+    assert "git push --no-verify" in run.output
+
+    repo.stage("app.py", "x = 2\n")
+    clean = repo.commit("clean")
+    run = pre_commit(repo, "run", "--hook-stage", "pre-push", "--from-ref", tip, "--to-ref", clean)
+    assert run.code == 0, run.output
+
+
+def test_project_config_runs_its_own_hook(checkout: Checkout, tmp_path: Path) -> None:
+    """Dogfooding: the project's own configuration passes on the project."""
+    copy = Repo(tmp_path / "self")
+    shutil.copytree(checkout.path, copy.path)
+    path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
+    run = pre_commit(copy, "run", "--all-files", env=dict(os.environ, PATH=path))
+    assert run.code == 0, run.output
+    assert "captchaai-guard" in run.output and "Passed" in run.output
