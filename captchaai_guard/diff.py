@@ -84,8 +84,9 @@ def unquote_path(raw: bytes) -> str:
         ch = body[i]
         if ch == 92 and i + 1 < len(body):
             nxt = body[i + 1]
-            if 48 <= nxt <= 55:
-                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(48 <= d <= 55 for d in octal):
+                out.append(int(octal, 8) & 0xFF)
                 i += 4
                 continue
             out.append(simple.get(nxt, nxt))

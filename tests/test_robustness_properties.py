@@ -162,3 +162,9 @@ def test_fuzz_script_runs_bounded() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "no failure" in proc.stdout
+
+
+def test_malformed_quoted_paths_do_not_crash() -> None:
+    """Found by fuzz/fuzz_diff.py: a short or non-octal escape in a quoted path."""
+    for header in (b'diff --git "a/4\\4q" "b/t\\4"\n', b'diff --git "a/\\7" "b/\\78"\n', b'+++ "b/x\\"\n'):
+        list(parse_bytes(header + b"@@ -0,0 +1 @@\n+x\n"))
