@@ -83,9 +83,9 @@ class Fixture:
         env.update(TMPDIR=str(self.tmpdir), TEMP=str(self.tmpdir), TMP=str(self.tmpdir))
         return env
 
-    def run(self, *args: str, stdin: bytes = b"") -> bytes:
+    def run(self, *args: str, stdin: bytes = b"", script: str = "captchaai-guard") -> bytes:
         proc = subprocess.run(
-            [console_script(), *args],
+            [console_script(script), *args],
             cwd=self.repo.path,
             input=stdin,
             capture_output=True,
@@ -168,4 +168,14 @@ def test_every_sub_command(fixture: Fixture) -> None:
         fixture.run(name, "--help")
         fixture.run(name)
         fixture.run(name, "staged.env", "two.env")
+    fixture.check_files()
+
+
+def test_git_hook_entry_point(fixture: Fixture) -> None:
+    """The lean hook entry point that git and pre-commit run."""
+    head = fixture.repo.git("rev-parse", "HEAD").strip()
+    fixture.run("pre-commit", script="captchaai-guard-hook")
+    fixture.run("pre-commit", "staged.env", "two.env", script="captchaai-guard-hook")
+    push = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n".encode()
+    fixture.run("pre-push", "origin", "/nowhere", stdin=push, script="captchaai-guard-hook")
     fixture.check_files()
