@@ -15,11 +15,15 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from captchaai_guard import audit_code, gitio
 from captchaai_guard.engine import Engine
 from captchaai_guard.findings import Finding, secret_hash
-from captchaai_guard.scan import scan_commits, scan_files, to_text_bytes
+from captchaai_guard.scan import PathFilter, scan_commits, scan_files, to_text_bytes
+
+if TYPE_CHECKING:
+    from captchaai_guard.baseline import Baseline
 
 REQUIRED, RECOMMENDED, OPTIONAL = "Required", "Recommended", "Optional"
 PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
@@ -93,16 +97,46 @@ class Item:
 
 @dataclass
 class AuditContext:
-    """The repository being audited, with tracked files read once."""
+    """The repository being audited, with tracked files read once.
+
+    ``engine``, ``include`` and ``baseline`` come from the repository's
+    configuration, as for ``scan``: ``tracked`` holds only the files the
+    configuration does not exclude (``excluded`` counts the others).
+    """
 
     root: Path
     history: bool = False
     tracked: list[str] = field(default_factory=list)
+    engine: Engine = field(default_factory=Engine)
+    include: PathFilter | None = None
+    baseline: Baseline | None = None
+    excluded: int = 0
     _texts: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, root: Path, history: bool = False) -> AuditContext:
-        return cls(root=root, history=history, tracked=gitio.tracked_files(root))
+    def open(
+        cls,
+        root: Path,
+        history: bool = False,
+        *,
+        engine: Engine | None = None,
+        include: PathFilter | None = None,
+        baseline: Baseline | None = None,
+    ) -> AuditContext:
+        tracked = gitio.tracked_files(root)
+        kept = tracked if include is None else [path for path in tracked if include(path)]
+        return cls(
+            root=root,
+            history=history,
+            tracked=kept,
+            engine=engine or Engine(),
+            include=include,
+            baseline=baseline,
+            excluded=len(tracked) - len(kept),
+        )
+
+    def included(self, path: str) -> bool:
+        return self.include is None or self.include(path)
 
     def file(self, path: str) -> Path | None:
         """A regular file of the work tree (no symlinks), or None."""
@@ -145,7 +179,11 @@ class AuditContext:
             names.update(
                 entry.name for entry in os.scandir(self.root) if entry.is_file(follow_symlinks=False)
             )
-        return sorted(n for n in names if _ENV_FILE.search(n) and not _TEMPLATE.search(PurePosixPath(n).name))
+        return sorted(
+            n
+            for n in names
+            if _ENV_FILE.search(n) and not _TEMPLATE.search(PurePosixPath(n).name) and self.included(n)
+        )
 
 
 def _capped(evidence: Iterable[Evidence], limit: int = MAX_EVIDENCE) -> tuple[Evidence, ...]:
@@ -162,22 +200,41 @@ def _finding_evidence(finding: Finding) -> Evidence:
     return Evidence(detail, finding.path, finding.line)
 
 
+def _baselined(ctx: AuditContext, count: int) -> list[Evidence]:
+    if not count or ctx.baseline is None:
+        return []
+    source = ctx.baseline.source
+    shown = ""
+    if source is not None:
+        try:
+            shown = f" ({source.resolve().relative_to(ctx.root.resolve()).as_posix()})"
+        except ValueError:
+            shown = f" ({source})"
+    noun = "finding" if count == 1 else "findings"
+    return [Evidence(f"{count} {noun} accepted by the baseline{shown}")]
+
+
 def check_key_not_in_source(ctx: AuditContext) -> Item:
-    engine = Engine()
     files = [p for p in (ctx.file(name) for name in ctx.tracked) if p is not None]
-    found = [_finding_evidence(f) for f in scan_files(files, ctx.root, engine)]
+    findings = list(scan_files(files, ctx.root, ctx.engine, ctx.include))
     scope = f"{len(files)} tracked files"
+    if ctx.excluded:
+        scope += f" ({ctx.excluded} more excluded by the configuration)"
     if ctx.history:
-        found += [_finding_evidence(f) for f in scan_commits(ctx.root, ["--all"], engine)]
+        findings += scan_commits(ctx.root, ["--all"], ctx.engine, include=ctx.include)
         scope += " and every commit of every branch"
+    kept = findings if ctx.baseline is None else ctx.baseline.filter(findings)
+    accepted = _baselined(ctx, len(findings) - len(kept))
     title = "API key not in source code"
-    if found:
+    if kept:
         fix = (
             "Move the key into CAPTCHAAI_API_KEY (see `captchaai-guard scan --files`), then rotate it in "
             "the CaptchaAI dashboard: a committed key stays in git history."
         )
-        return Item("key-not-in-source", title, REQUIRED, FAIL, _capped(found), fix)
-    return Item("key-not-in-source", title, REQUIRED, PASS, (Evidence(f"no key found in {scope}"),))
+        evidence = (*_capped(_finding_evidence(f) for f in kept), *accepted)
+        return Item("key-not-in-source", title, REQUIRED, FAIL, evidence, fix)
+    evidence = (Evidence(f"no key found in {scope}"), *accepted)
+    return Item("key-not-in-source", title, REQUIRED, PASS, evidence)
 
 
 def check_env_ignored(ctx: AuditContext) -> Item:
@@ -275,7 +332,7 @@ def _environment(path: str) -> str:
 
 def check_separate_keys(ctx: AuditContext) -> Item:
     title = "Different keys for dev and prod"
-    engine = Engine()
+    engine = ctx.engine
     where: dict[str, dict[str, list[tuple[str, int]]]] = {}  # key hash -> environment -> places
     environments: dict[str, list[str]] = {}
     for path in ctx.env_files():
@@ -409,9 +466,21 @@ CHECKS: tuple[Callable[[AuditContext], Item], ...] = (
 )
 
 
-def run_audit(root: Path, history: bool = False) -> list[Item]:
-    """Every checklist item for the repository at ``root``."""
-    ctx = AuditContext.open(root, history=history)
+def run_audit(
+    root: Path,
+    history: bool = False,
+    *,
+    engine: Engine | None = None,
+    include: PathFilter | None = None,
+    baseline: Baseline | None = None,
+) -> list[Item]:
+    """Every checklist item for the repository at ``root``.
+
+    ``engine`` (rules and allowlist), ``include`` (paths not excluded) and
+    ``baseline`` (accepted findings) come from the configuration; without
+    them the built-in rules look at every tracked file.
+    """
+    ctx = AuditContext.open(root, history=history, engine=engine, include=include, baseline=baseline)
     return [check(ctx) for check in CHECKS]
 
 

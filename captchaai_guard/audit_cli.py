@@ -6,8 +6,12 @@ import sys
 
 import click
 
+from captchaai_guard.cli import baseline_options, config_option
 
-@click.command()
+
+@click.command(short_help="Check the repository against the key security checklist.")
+@config_option
+@baseline_options
 @click.option(
     "--format",
     "fmt",
@@ -17,18 +21,26 @@ import click
     help="Report format.",
 )
 @click.option("--history", is_flag=True, help="Also look for keys in every commit of every branch.")
-def audit(fmt: str, history: bool) -> None:
+def audit(
+    config_path: str | None, baseline_path: str | None, no_baseline: bool, fmt: str, history: bool
+) -> None:
     """Check the repository against the CaptchaAI key security checklist.
+
+    The configuration (exclude, allow, disable, custom rules) and the
+    baseline apply as for `scan`: baselined keys do not fail an item.
 
     Exit codes: 0 every Required item passes, 1 a Required item fails, 2 error.
     """
     from captchaai_guard import gitio
     from captchaai_guard.audit import required_failed, run_audit
     from captchaai_guard.audit_report import render_json, render_text
-    from captchaai_guard.cli import EXIT_CLEAN, EXIT_FINDINGS, emit, use_color
+    from captchaai_guard.cli import EXIT_CLEAN, EXIT_FINDINGS, emit, load_settings, use_color
 
     root = gitio.repo_root()
-    items = run_audit(root, history=history)
+    setup = load_settings(root, config_path, baseline_path, no_baseline)
+    items = run_audit(
+        root, history=history, engine=setup.engine, include=setup.include, baseline=setup.baseline
+    )
     color = use_color(sys.stdout)
     emit(render_json(items) if fmt == "json" else render_text(items, str(root), color=color), None)
     raise SystemExit(EXIT_FINDINGS if required_failed(items) else EXIT_CLEAN)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from captchaai_guard.cli import config_option, emit, load_config
+from captchaai_guard.cli import config_option, emit, load_settings
 from captchaai_guard.errors import GuardError
 
 
@@ -29,10 +29,10 @@ def baseline(config_path: str | None, output: str | None) -> None:
     from captchaai_guard.scan import scan_files
 
     root = gitio.repo_root()
-    settings = load_config(root, config_path)
+    setup = load_settings(root, config_path, no_baseline=True)  # a baseline records everything
     files = [root / name for name in gitio.tracked_files(root)]
     present = [path for path in files if path.is_file()]
-    findings = list(scan_files(present, root, settings.engine(), settings.include()))
+    findings = list(scan_files(present, root, setup.engine, setup.include))
     target = output or str(root / store.BASELINE_FILE)
     if target != "-":
         try:

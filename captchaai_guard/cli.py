@@ -21,9 +21,9 @@ from captchaai_guard.errors import GitError, GuardError, OutputError
 from captchaai_guard.findings import Finding
 
 if TYPE_CHECKING:
-    from captchaai_guard.baseline import Baseline
     from captchaai_guard.config import Config
     from captchaai_guard.progress import Progress
+    from captchaai_guard.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
@@ -170,10 +170,43 @@ def config_option(func: F) -> F:
     return option(func)
 
 
+def baseline_options(func: F) -> F:
+    """``--baseline PATH`` and ``--no-baseline`` for every command that reports findings."""
+    options = [
+        click.option(
+            "--baseline", "baseline_path", metavar="PATH", help="Baseline file of accepted findings."
+        ),
+        click.option(
+            "--no-baseline",
+            is_flag=True,
+            help="Ignore the baseline (.captchaai-guard-baseline.json): every finding counts.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def load_config(root: Path | None, config_path: str | None) -> Config:
     from captchaai_guard import config
 
     return config.load(root, config_path)
+
+
+def load_settings(
+    root: Path | None,
+    config_path: str | None,
+    baseline_path: str | None = None,
+    no_baseline: bool = False,
+) -> Settings:
+    """The configuration and baseline from ``--config``, ``--baseline`` and
+    ``--no-baseline``, loaded the same way for every command (see
+    :mod:`captchaai_guard.settings`). Any problem is a :class:`GuardError`."""
+    from captchaai_guard import settings
+
+    if baseline_path is not None and no_baseline:
+        raise click.UsageError("choose one of --baseline, --no-baseline")
+    return settings.load(root, config_path, baseline_path, use_baseline=not no_baseline)
 
 
 def optional_root() -> Path | None:
@@ -190,13 +223,8 @@ def optional_root() -> Path | None:
 @cli.command()
 @_source_options
 @config_option
-@click.option("--baseline", "baseline_path", metavar="PATH", help="Baseline file of accepted findings.")
-@click.option(
-    "--no-baseline", is_flag=True, help="Ignore .captchaai-guard-baseline.json: report every finding."
-)
-@click.option(
-    "--verify", is_flag=True, help="Ask CaptchaAI whether each key found is live (sends the keys)."
-)
+@baseline_options
+@click.option("--verify", is_flag=True, help="Ask CaptchaAI whether each key found is live (sends the keys).")
 @click.option("--verify-url", metavar="URL", help="Base URL of the balance endpoint for --verify.")
 @click.option(
     "--verify-timeout",
@@ -250,13 +278,10 @@ def scan(
         raise click.UsageError(f"choose one of {', '.join(chosen)}")
     if paths and not files_mode:
         raise click.UsageError("PATHS are only accepted with --files")
-    if baseline_path is not None and no_baseline:
-        raise click.UsageError("choose one of --baseline, --no-baseline")
 
     root = optional_root() if stdin_mode else gitio.repo_root()
-    settings = load_config(root, config_path)
-    engine, include = settings.engine(), settings.include()
-    baseline = _baseline(root, baseline_path, no_baseline)
+    setup = load_settings(root, config_path, baseline_path, no_baseline)
+    engine, include = setup.engine, setup.include
     stream: Iterator[Finding]
     bar: Progress | None = None
     tally: _Tally | None = None
@@ -288,15 +313,13 @@ def scan(
         if bar is not None:
             bar.close()
     extra: dict[str, object] = {}
-    if baseline is not None:
-        kept = baseline.filter(findings)
-        extra["baselined"] = len(findings) - len(kept)
-        findings = kept
+    if setup.baseline is not None:
+        findings, extra["baselined"] = setup.accepted(findings)
     if verify and findings:
         from captchaai_guard.verify import base_url
         from captchaai_guard.verify import verify as verify_findings
 
-        findings = verify_findings(findings, base_url(verify_url, settings.verify_url), verify_timeout)
+        findings = verify_findings(findings, base_url(verify_url, setup.config.verify_url), verify_timeout)
     out_stream = sys.stdout
     summary = Summary(
         source=source,
@@ -336,16 +359,6 @@ def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | 
 def _isatty(stream: IO[str]) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def _baseline(root: Path | None, path: str | None, disabled: bool) -> Baseline | None:
-    from captchaai_guard import baseline
-
-    if disabled:
-        return None
-    if path is not None:
-        return baseline.load(Path(path))
-    return baseline.find(root)
 
 
 def _expand(paths: Sequence[str], root: Path) -> list[Path]:

@@ -18,6 +18,9 @@ ALLOW_MARKER = "captchaai-guard: allow"
 _HEX = re.compile(r"[0-9a-fA-F]{32}")
 _ALNUM = re.compile(r"[0-9A-Za-z]{32}")
 _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
+_ESCAPE = re.compile(r'\\([\\"/nrt])')
+_UNESCAPE = {"\\": "\\", '"': '"', "/": "/", "n": " ", "r": " ", "t": " "}
+_TAIL = re.compile(r"[A-Za-z0-9]|-us\d")
 # Custom rules (from the configuration) only look at lines up to this long:
 # with the load-time regex check (regex_guard) this bounds their worst case.
 MAX_CUSTOM_LINE = 4096
@@ -70,6 +73,10 @@ class Engine:
         self.rules: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source == "built-in")
         self.custom: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source != "built-in")
         self.allow = tuple(allow)
+        words = sorted({word for c in self.rules for word in c.rule.keywords})
+        # One C-level search tells whether any built-in rule could apply to a line.
+        self._gate = re.compile("|".join(map(re.escape, words))) if words else None
+        self._words = tuple(words)
         # What the prefilter must also let through for the custom rules: lines
         # holding one of their keywords, or every line when one has none.
         self.keywords: tuple[bytes, ...] = tuple(
@@ -81,25 +88,38 @@ class Engine:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""
         if ALLOW_MARKER in text:
             return []
-        variants = [text]
-        if '\\"' in text:  # JSON-escaped source, e.g. notebook cells
-            variants.append(text.replace('\\"', '"'))
         lowered = text.lower()
+        rules: tuple[CompiledRule, ...] = ()
+        present: set[str] = set()
+        if self._gate is not None and self._gate.search(lowered) is not None:
+            rules = self.rules
+            present = {word for word in self._words if word in lowered}
+        if self.custom and len(text) <= MAX_CUSTOM_LINE:
+            rules = rules + self.custom
+        if not rules:
+            return []
+        variants = _variants(text)
         found: list[Match] = []
         seen: set[str] = set()
-        rules = self.rules
-        if self.custom and len(text) <= MAX_CUSTOM_LINE:
-            rules = self.rules + self.custom
         for compiled in rules:
             rule = compiled.rule
-            if rule.keywords and not any(word in lowered for word in rule.keywords):
+            if rule.source == "built-in":
+                if present.isdisjoint(rule.keywords):
+                    continue
+            elif rule.keywords and not any(word in lowered for word in rule.keywords):
                 continue
             if compiled.path is not None and not compiled.path.search(path):
                 continue
             for variant in variants:
                 for m in compiled.pattern.finditer(variant):
                     secret = m.group(compiled.group)
-                    if not secret or secret in seen or not self._accept(rule, secret, text):
+                    if not secret or secret in seen:
+                        continue
+                    if rule.secret != "any":
+                        start, end = m.span(compiled.group)
+                        if not _stands_whole(variant, start, end):
+                            continue
+                    if not self._accept(rule, secret, text):
                         continue
                     seen.add(secret)
                     found.append(
@@ -118,3 +138,22 @@ class Engine:
             if not shape.fullmatch(secret) or filters.drop(secret):
                 return False
         return not any(p.search(secret) or p.search(line) for p in self.allow)
+
+
+def _variants(text: str) -> list[str]:
+    """The line as written, plus its JSON-unescaped form when it holds escapes
+    (notebook cells, JSON-encoded code): ``\\"`` becomes ``"``, ``\\/``
+    becomes ``/`` and ``\\n``, ``\\r``, ``\\t`` become spaces, so that
+    ``\\nCAPTCHAAI_API_KEY = \\"...\\"`` reads like code."""
+    if "\\" not in text:
+        return [text]
+    unescaped = _ESCAPE.sub(lambda m: _UNESCAPE[m.group(1)], text)
+    return [text] if unescaped == text else [text, unescaped]
+
+
+def _stands_whole(text: str, start: int, end: int) -> bool:
+    """The key is not a slice of a longer run of letters and digits (a sha1
+    or sha256 digest) and not the front of a Mailchimp-style ``-us6`` key."""
+    if start > 0 and text[start - 1].isascii() and text[start - 1].isalnum():
+        return False
+    return _TAIL.match(text, end) is None

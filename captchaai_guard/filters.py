@@ -20,6 +20,12 @@ _PLACEHOLDER_WORDS = (
     "redacted",
     "insert",
     "xxxx",
+    "fake",
+    "demo",
+    "test",
+    "apikey",
+    "goeshere",
+    "todo",
 )
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -36,12 +42,10 @@ def is_low_variety(secret: str) -> bool:
 
 
 def is_repeating(secret: str) -> bool:
-    """A short pattern repeated: ``0123456789abcdef`` twice, ``deadbeef`` x4."""
+    """A short pattern repeated: ``0123456789abcdef`` twice, ``deadbeef`` x4,
+    ``a1b2c3d4e5`` over and over (the period need not divide the length)."""
     lowered = secret.lower()
-    for period in range(1, 17):
-        if len(lowered) % period == 0 and lowered == lowered[:period] * (len(lowered) // period):
-            return True
-    return False
+    return any(lowered[period:] == lowered[:-period] for period in range(1, len(lowered) // 2 + 1))
 
 
 def is_sequential(secret: str) -> bool:
@@ -55,14 +59,19 @@ _LETTER = re.compile(r"[A-Za-z]")
 
 
 def is_identifier_like(secret: str) -> bool:
-    """A 32-letter word such as ``readTheKeyFromTheVaultPleaseThx``.
+    """A 32-letter word such as ``readTheKeyFromTheVaultPleaseThx`` or
+    ``PUTYOURCAPTCHAAIKEYINTHEENVFILE``.
 
-    Only for values that are not hex: a random 32-character key of letters
-    and digits almost always holds both.
+    Only for values that are not hex and hold no digit. Random letters are
+    about half upper and half lower case; words are mostly one case (about
+    1 in 100,000 random keys of letters only would be dropped).
     """
-    if all(ch in _HEX for ch in secret):
+    if all(ch in _HEX for ch in secret) or _DIGIT.search(secret):
         return False
-    return not (_DIGIT.search(secret) and _LETTER.search(secret))
+    if not _LETTER.search(secret):
+        return True
+    upper = sum(1 for ch in secret if ch.isupper())
+    return min(upper, len(secret) - upper) <= len(secret) // 4
 
 
 FILTERS: tuple[Callable[[str], bool], ...] = (

@@ -6,7 +6,9 @@ the staged (index) version and the work-tree version that hold a key (see
 repository root, whether ``.gitignore`` must learn ``.env``, and which
 ``.env`` files must leave the index. A file that cannot be rewritten safely,
 or whose variable already holds a different key in ``.env``, is left alone
-and gets manual steps.
+and gets manual steps. So does a value found by a custom rule of the
+configuration: its shape and meaning are the user's, so no rewrite can be
+known to be safe; the steps name the variable it could move to.
 
 :func:`apply_plan` writes ``.env`` first (so a key is never lost), then the
 rewritten files, then ``.gitignore``, then the index. Every file is written
@@ -41,6 +43,7 @@ from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding, mask
 from captchaai_guard.remediation import language_of
 from captchaai_guard.rewrite import CannotRewrite, kind_of, rewrite, variable_for
+from captchaai_guard.rules import RULES
 
 ENV_FILE = ".env"
 GITIGNORE = ".gitignore"
@@ -49,6 +52,7 @@ _ENV_LINE = re.compile(
 )
 _KEYLIKE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])")
 _NEW_FILE_MODE = "100644"
+_BUILT_IN = frozenset(rule.id for rule in RULES)
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,12 @@ def plan_fix(root: Path, findings: Iterable[Finding]) -> Plan:
     by_path: dict[str, list[Finding]] = {}
     names: dict[str, str] = {}
     for finding in findings:
+        plan.secrets.add(finding.secret)
+        if finding.rule_id not in _BUILT_IN:
+            _manual_custom(plan, finding)
+            continue
         by_path.setdefault(finding.path, []).append(finding)
         names.setdefault(finding.secret, variable_for(finding.line_text, finding.column))
-        plan.secrets.add(finding.secret)
     if not by_path:
         return plan
     env = _read_env(root, plan)
@@ -187,6 +194,23 @@ def _manual(plan: Plan, path: str, line: int, reason: str, variable: str, steps:
         f"then git add {path}"
     )
     plan.manual.append(ManualStep(path, line, reason, steps))
+
+
+def _manual_custom(plan: Plan, finding: Finding) -> None:
+    """Steps for a value found by a custom rule: fix never rewrites those."""
+    if PurePosixPath(finding.path).name == ENV_FILE:
+        return  # where secrets belong; staged .env files are unstaged
+    variable = re.sub(r"[^A-Za-z0-9]+", "_", finding.rule_id).strip("_").upper()
+    if variable[:1].isdigit():
+        variable = "_" + variable
+    reason = (
+        f"found by the custom rule {finding.rule_id!r} ({finding.masked}); fix rewrites CaptchaAI keys only"
+    )
+    steps = (
+        f"move the value into an environment variable such as {variable} (kept out of git, e.g. in "
+        f"{ENV_FILE}), read it from the environment in {finding.path} instead; then git add {finding.path}"
+    )
+    plan.manual.append(ManualStep(finding.path, finding.line, reason, steps))
 
 
 def _plan_file(

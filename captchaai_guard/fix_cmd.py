@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from captchaai_guard import gitio
+from captchaai_guard.cli import baseline_options, config_option
 from captchaai_guard.findings import mask
 from captchaai_guard.fix import ENV_FILE, GITIGNORE, Plan, apply_plan, plan_fix, render_diff
 from captchaai_guard.scan import scan_files, scan_staged
@@ -12,10 +13,18 @@ from captchaai_guard.scan import scan_files, scan_staged
 EXIT_CLEAN, EXIT_MANUAL, EXIT_ERROR = 0, 1, 2
 
 
-@click.command("fix")
+@click.command("fix", short_help="Move the keys into .env and read them from the environment.")
 @click.option("--dry-run", is_flag=True, help="Show the changes (keys masked) and change nothing.")
+@config_option
+@baseline_options
 @click.argument("paths", nargs=-1, type=click.Path())
-def fix(dry_run: bool, paths: tuple[str, ...]) -> None:
+def fix(
+    dry_run: bool,
+    config_path: str | None,
+    baseline_path: str | None,
+    no_baseline: bool,
+    paths: tuple[str, ...],
+) -> None:
     """Replace the keys of the staged changes (or of PATHS) with environment lookups.
 
     \b
@@ -23,16 +32,30 @@ def fix(dry_run: bool, paths: tuple[str, ...]) -> None:
     the code reads it back from CAPTCHAAI_API_KEY (or its rotation name).
     .gitignore learns .env, a staged .env is unstaged, rewritten files are
     staged again. Files that cannot be rewritten safely (JSON, notebooks,
-    YAML...) are left alone with the steps to do by hand.
+    YAML...) are left alone with the steps to do by hand, and so are values
+    found by custom rules of the configuration. The configuration and the
+    baseline apply as for `scan`: excluded files and baselined keys are
+    never touched.
 
     Exit codes: 0 fixed and the staged changes are clean, 1 something needs
     manual steps, 2 error.
     """
-    from captchaai_guard.cli import _expand
+    from captchaai_guard.cli import _expand, load_settings
 
     root = gitio.repo_root()
-    findings = list(scan_files(_expand(paths, root), root)) if paths else list(scan_staged(root))
+    setup = load_settings(root, config_path, baseline_path, no_baseline)
+    engine, include = setup.engine, setup.include
+    if paths:
+        found = list(scan_files(_expand(paths, root), root, engine, include))
+    else:
+        found = list(scan_staged(root, engine, include))
+    findings, baselined = setup.accepted(found)
     plan = plan_fix(root, findings)
+    if baselined:
+        noun = "key" if baselined == 1 else "keys"
+        click.echo(
+            f"captchaai-guard fix: {baselined} baselined {noun} left alone (--no-baseline to fix them)"
+        )
     if not findings:
         click.echo("captchaai-guard fix: no CaptchaAI API keys to fix.")
         raise SystemExit(EXIT_CLEAN)
@@ -47,7 +70,7 @@ def fix(dry_run: bool, paths: tuple[str, ...]) -> None:
     if dry_run:
         click.echo("dry run: nothing was changed.")
         raise SystemExit(EXIT_MANUAL if plan.manual else EXIT_CLEAN)
-    left = list(scan_staged(root))
+    left, _ = setup.accepted(list(scan_staged(root, engine, include)))
     if left:
         click.echo(f"After fix: {len(left)} CaptchaAI API key(s) still staged:")
         for f in left:

@@ -251,7 +251,7 @@ def install(hook_type: str, force: bool) -> None:
     click.echo(install_hook(hook_type, force=force))
 
 
-@click.command()
+@click.command(short_help="Remove the git hook and restore the previous one.")
 @_hook_type_option
 def uninstall(hook_type: str) -> None:
     """Remove the git hook written by install and restore the previous one."""

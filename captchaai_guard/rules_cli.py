@@ -10,7 +10,7 @@ from captchaai_guard.cli import config_option, load_config, optional_root
 from captchaai_guard.rules import RULES
 
 
-@click.command()
+@click.command(short_help="List the rules: id, source and description.")
 @config_option
 @click.option(
     "--format",

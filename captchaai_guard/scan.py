@@ -21,7 +21,7 @@ from captchaai_guard.candidates import candidate_lines
 from captchaai_guard.diff import COMMIT_MARK, AddedLine, DiffFile, FileEnd, parse_stream
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
-from captchaai_guard.findings import Commit, Finding
+from captchaai_guard.findings import Commit, Finding, mask
 
 PathFilter = Callable[[str], bool]
 Progress = Callable[[int], None]
@@ -53,6 +53,15 @@ def to_text_bytes(data: bytes) -> bytes | None:
     if b"\0" in data[:_SNIFF]:
         return None
     return data
+
+
+def _line_for(match: Match, matches: list[Match], text: str) -> str:
+    """The line as one finding keeps it: every *other* key on it is already
+    masked, so no report shows a second key of the same line in full."""
+    for other in matches:
+        if other.secret != match.secret:
+            text = text.replace(other.secret, mask(other.secret))
+    return text
 
 
 def _finding(match: Match, path: str, lineno: int, text: str, commit: Commit | None) -> Finding:
@@ -95,13 +104,14 @@ def scan_content(
         if raw in skip_lines:
             continue
         line = decode_line(raw)
-        for match in engine.match_line(path, line):
+        matches = engine.match_line(path, line)
+        for match in matches:
             if match.needs_file_context:
                 if file_context is None:
                     file_context = mentions_captchaai(decode_line(text))
                 if not file_context:
                     continue
-            yield _finding(match, path, lineno, line, commit)
+            yield _finding(match, path, lineno, _line_for(match, matches, line), commit)
 
 
 def _lines(data: bytes) -> set[bytes]:
@@ -133,8 +143,10 @@ def scan_diff(
             if file.link or (include is not None and not include(file.path)):
                 continue
             line = decode_line(event.text)
-            for match in engine.match_line(file.path, line):
-                finding = _finding(match, file.path, event.lineno, line, file.commit)
+            matches = engine.match_line(file.path, line)
+            for match in matches:
+                text = _line_for(match, matches, line)
+                finding = _finding(match, file.path, event.lineno, text, file.commit)
                 if match.needs_file_context and not file.mentions:
                     pending.append(finding)
                 else:

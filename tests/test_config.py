@@ -196,7 +196,7 @@ INVALID = [
 def test_invalid_config_is_one_clear_line(repo: Repo, content: str, message: str) -> None:
     repo.write(".captchaai-guard.toml", content)
     repo.stage("a.txt", "hello\n")
-    for command in (["scan"], ["rules"], ["baseline", "--output", "-"]):
+    for command in (["scan"], ["rules"], ["baseline", "--output", "-"], ["audit"], ["fix", "--dry-run"]):
         result = repo.run(*command)
         assert result.code == 2, (command, result.out, result.err)
         lines = result.err.strip().splitlines()

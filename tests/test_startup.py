@@ -38,3 +38,16 @@ def test_library_does_not_import_click(repo: Repo) -> None:
     )
     assert "captchaai_guard.engine" in names
     assert "click" not in names and "git" not in names
+
+
+def test_settings_and_audit_checks_do_not_import_click(repo: Repo) -> None:
+    repo.write(".captchaai-guard.toml", 'exclude = ["vendor/**"]\n')
+    repo.stage("a.txt", "hello\n")
+    names = _imported(
+        "from pathlib import Path; from captchaai_guard import settings;"
+        " from captchaai_guard.audit import run_audit; s = settings.load(Path('.'));"
+        " run_audit(Path('.'), engine=s.engine, include=s.include)",
+        str(repo.path),
+    )
+    assert "captchaai_guard.config" in names and "captchaai_guard.audit" in names
+    assert "click" not in names and "git" not in names

@@ -1,0 +1,54 @@
+"""The configuration and baseline of a repository, loaded one way for every command.
+
+``scan``, ``audit``, ``fix`` and ``baseline`` all start from :func:`load`:
+the configuration file (``--config PATH`` or the repository's own), the
+engine and path filter built from it, and the baseline (``--baseline PATH``,
+the repository's baseline file, or none). No click here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from captchaai_guard.findings import Finding
+from captchaai_guard.scan import PathFilter
+
+if TYPE_CHECKING:
+    from captchaai_guard.baseline import Baseline
+    from captchaai_guard.config import Config
+    from captchaai_guard.engine import Engine
+
+
+@dataclass(frozen=True)
+class Settings:
+    config: Config
+    engine: Engine
+    include: PathFilter | None
+    baseline: Baseline | None
+
+    def accepted(self, findings: Sequence[Finding]) -> tuple[list[Finding], int]:
+        """The findings the baseline does not hold, and how many it held."""
+        if self.baseline is None:
+            return list(findings), 0
+        kept = self.baseline.filter(findings)
+        return kept, len(findings) - len(kept)
+
+
+def load(
+    root: Path | None,
+    config_path: str | Path | None = None,
+    baseline_path: str | Path | None = None,
+    use_baseline: bool = True,
+) -> Settings:
+    """Settings for the repository at ``root`` (None: outside one, only
+    ``config_path`` is read). Any problem is a GuardError."""
+    from captchaai_guard import baseline, config
+
+    loaded = config.load(root, config_path)
+    accepted: Baseline | None = None
+    if use_baseline:
+        accepted = baseline.load(Path(baseline_path)) if baseline_path is not None else baseline.find(root)
+    return Settings(config=loaded, engine=loaded.engine(), include=loaded.include(), baseline=accepted)
