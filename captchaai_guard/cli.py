@@ -7,6 +7,7 @@ exits 0 when clean, 1 on findings, 2 on any error, with one line on stderr.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import re
 import sys
@@ -401,10 +402,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail("aborted")
         return EXIT_ERROR
     except click.ClickException as exc:
-        message = " ".join(exc.format_message().split())
-        if isinstance(exc, click.UsageError):
-            message += " (see --help)"
-        fail(message)
+        # click's own usage display, with anything key-like masked (a key
+        # typed as an option value is echoed back by click).
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(_KEYLIKE.sub(lambda m: "***" + m.group()[-4:], shown.getvalue()), err=True, nl=False)
         return EXIT_ERROR
     except OutputError as exc:
         _silence_stdout()

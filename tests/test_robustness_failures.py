@@ -217,6 +217,8 @@ def test_unwritable_output_file(repo: Repo, tmp_path: Path) -> None:
     assert_one_error_line(result, "cannot write")
 
 
-def test_bad_usage_is_one_line(repo: Repo) -> None:
+def test_bad_usage_is_exit_2_without_traceback(repo: Repo) -> None:
     for args in (["scan", "--format", "xml"], ["scan", "--nope"], ["no-such-command"], ["scan", "x"]):
-        assert_one_error_line(repo.run(*args))
+        result = repo.run(*args)
+        assert result.code == 2 and "Traceback" not in result.err
+        assert result.err.splitlines()[-1].startswith("Error:"), result.err
