@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO
+from typing import TYPE_CHECKING
 
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.findings import Commit
+
+if TYPE_CHECKING:
+    from typing import IO
+
+    from captchaai_guard.findings import Commit
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
-_BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
+_BOUNDARIES = (b"\ndiff --git ", b"\n@@ ", b"\n\x1f")
 _HUNK = re.compile(rb"^@@+ (?:-\d+(?:,\d+)? )+\+(\d+)(?:,(\d+))? @@")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
@@ -31,32 +34,61 @@ COMMIT_MARK = "\x1fcommit "
 FIELD_SEP = "\x1e"
 
 
-@dataclass
+# Plain classes with __slots__, not dataclasses: importing ``dataclasses``
+# (and the ``inspect`` module it pulls in) costs a commit hook more than the
+# rest of its start-up.
+
+
 class DiffFile:
     """One file section of a diff."""
 
-    path: str
-    old_path: str | None = None
-    old_blob: str | None = None
-    new_blob: str | None = None
-    binary: bool = False
-    deleted: bool = False
-    link: bool = False  # a symlink (its target is not content) or a submodule
-    new_prefix: str = "b/"  # what git put before new-side paths
-    mentions: bool = False  # CaptchaAI named in an added or context line
-    commit: Commit | None = None
+    __slots__ = (
+        "binary",
+        "commit",
+        "deleted",
+        "link",
+        "mentions",
+        "new_blob",
+        "new_prefix",
+        "old_blob",
+        "old_path",
+        "path",
+    )
+
+    def __init__(self, path: str, old_path: str | None = None, new_prefix: str = "b/") -> None:
+        self.path = path
+        self.old_path = old_path
+        self.old_blob: str | None = None
+        self.new_blob: str | None = None
+        self.binary = False
+        self.deleted = False
+        self.link = False  # a symlink (its target is not content) or a submodule
+        self.new_prefix = new_prefix  # what git put before new-side paths
+        self.mentions = False  # CaptchaAI named in an added or context line
+        self.commit: Commit | None = None
+
+    def __repr__(self) -> str:
+        return f"DiffFile(path={self.path!r}, old_path={self.old_path!r})"
 
 
-@dataclass(frozen=True)
 class AddedLine:
-    file: DiffFile
-    lineno: int
-    text: bytes  # without the leading '+' and the line break
+    """An added line that may hold a key."""
+
+    __slots__ = ("file", "lineno", "text")
+
+    def __init__(self, file: DiffFile, lineno: int, text: bytes) -> None:
+        self.file = file
+        self.lineno = lineno
+        self.text = text  # without the leading '+' and the line break
 
 
-@dataclass(frozen=True)
 class FileEnd:
-    file: DiffFile
+    """The end of a file section."""
+
+    __slots__ = ("file",)
+
+    def __init__(self, file: DiffFile) -> None:
+        self.file = file
 
 
 Event = AddedLine | FileEnd
@@ -194,22 +226,24 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
 
 
 def parse_commit_line(line: bytes) -> Commit:
+    from captchaai_guard.findings import Commit
+
     fields = line.decode("utf-8", "replace")[len(COMMIT_MARK) :].split(FIELD_SEP)
     fields += [""] * (4 - len(fields))
     return Commit(sha=fields[0].strip(), author=fields[1], email=fields[2], date=fields[3].strip())
 
 
-def _mentions_captchaai(buf: bytes, start: int, end: int) -> bool:
-    """True when an added or context line in ``buf[start:end]`` names CaptchaAI."""
-    for needle in (b"aptcha", b"APTCHA"):
-        pos = buf.find(needle, start, end)
-        while pos != -1:
-            tail = buf[pos + 6 : pos + 9].lower()
-            if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
-                line_start = buf.rfind(b"\n", start, pos) + 1 or start
-                if buf[line_start] != _MINUS:
-                    return True
-            pos = buf.find(needle, pos + 6, end)
+def _mentions_captchaai(lowered: bytes) -> bool:
+    """True when an added or context line of ``lowered`` (a lower-cased
+    region of a hunk, starting at a line start) names CaptchaAI."""
+    pos = lowered.find(b"captcha")
+    while pos != -1:
+        tail = lowered[pos + 7 : pos + 10]
+        if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
+            line_start = lowered.rfind(b"\n", 0, pos) + 1
+            if lowered[line_start] != _MINUS:
+                return True
+        pos = lowered.find(b"captcha", pos + 7)
     return False
 
 
@@ -222,16 +256,39 @@ def _new_lines(buf: bytes, start: int, end: int) -> int:
     return first + buf.count(b"\n+", start, end) + buf.count(b"\n ", start, end)
 
 
+def _boundaries(buf: bytes) -> list[int]:
+    """Start offsets of the lines of ``buf`` that open a file, a hunk or a
+    commit, in order (one C-speed ``find`` pass per kind of line)."""
+    bounds = [0] if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")) else []
+    find = buf.find
+    for needle in _BOUNDARIES:
+        pos = find(needle)
+        while pos != -1:
+            bounds.append(pos + 1)
+            pos = find(needle, pos + 2)
+    bounds.sort()
+    return bounds
+
+
 class DiffParser:
     """Incremental parser: feed whole-line blocks, get events."""
 
-    def __init__(self, keywords: Sequence[bytes] = (), every_line: bool = False) -> None:
+    def __init__(
+        self,
+        keywords: Sequence[bytes] = (),
+        every_line: bool = False,
+        required: Sequence[bytes] | None = None,
+    ) -> None:
         self.keywords = tuple(keywords)  # widen the prefilter for custom rules
         self.every_line = every_line
+        self.required = required  # narrow it for built-in rules
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
         self.lineno = 0  # new-file line number of the next '+' line
+        # The uncounted tail (block, from, to) of the current hunk in the previous block:
+        # lines are counted only when a later candidate in the same hunk needs its number.
+        self.uncounted: tuple[bytes, int, int] | None = None
 
     def _end_file(self) -> Iterator[Event]:
         if self.file is not None:
@@ -242,9 +299,7 @@ class DiffParser:
     def feed(self, buf: bytes) -> Iterator[Event]:
         """Parse ``buf``, which must start at a line start and end after a
         line break (or be the final block of the stream)."""
-        bounds = [m.start() + 1 for m in _BOUNDARY.finditer(buf)]
-        if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")):
-            bounds.insert(0, 0)
+        bounds = _boundaries(buf)
         if not bounds or bounds[0] != 0:
             # The block opens inside the section the previous block left off.
             yield from self._region(buf, 0, bounds[0] if bounds else len(buf))
@@ -266,6 +321,7 @@ class DiffParser:
         if line_end == -1:
             line_end = end
         line = buf[start:line_end].rstrip(b"\r")
+        self.uncounted = None
         if line.startswith(b"diff --git "):
             yield from self._end_file()
             self.file = parse_git_header(line)
@@ -289,16 +345,25 @@ class DiffParser:
     def _hunk_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
         file = self.file
         assert file is not None
-        if not file.mentions and _mentions_captchaai(buf, start, end):
+        lowered = buf[start:end].lower()
+        if not file.mentions and _mentions_captchaai(lowered):
             file.mentions = True
         cursor, lineno = start, self.lineno
-        for line_start, line_end in candidate_lines(buf, start, end, self.keywords, self.every_line):
+        lines = candidate_lines(buf, start, end, self.keywords, self.every_line, self.required, lowered)
+        for line_start, line_end in lines:
             if line_start >= line_end or buf[line_start] != _PLUS:
                 continue
+            if self.uncounted is not None:
+                lineno += _new_lines(*self.uncounted)
+                self.uncounted = None
             lineno += _new_lines(buf, cursor, line_start)
             cursor = line_start
             yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
-        self.lineno = lineno + _new_lines(buf, cursor, end)
+        if end == len(buf):  # the hunk may go on in the next block
+            if self.uncounted is not None:  # keep at most one block
+                lineno += _new_lines(*self.uncounted)
+            self.uncounted = (buf, cursor, end)
+        self.lineno = lineno
 
     def close(self) -> Iterator[Event]:
         yield from self._end_file()
@@ -312,15 +377,18 @@ def parse_stream(
     block_size: int = BLOCK_SIZE,
     keywords: Sequence[bytes] = (),
     every_line: bool = False,
+    required: Sequence[bytes] | None = None,
     strip_color: bool = False,
 ) -> Iterator[Event]:
     """Parse a unified diff from ``stream`` in blocks of ``block_size``
-    (``keywords``/``every_line``: see :func:`candidate_lines`).
+    (``keywords``/``every_line``/``required``: see :func:`candidate_lines`;
+    ``required`` drops added lines no built-in rule could match before they
+    become events).
 
     ``strip_color`` removes terminal colour codes first (a diff piped from
     ``git diff`` with ``color.ui=always``).
     """
-    parser = DiffParser(keywords, every_line)
+    parser = DiffParser(keywords, every_line, required)
     rest = b""
 
     def clean(block: bytes) -> bytes:  # whole lines: no colour code is split

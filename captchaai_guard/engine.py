@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from captchaai_guard import filters
+from captchaai_guard.candidates import keyword_set
 from captchaai_guard.rules import RULES, Rule
 
 ALLOW_MARKER = "captchaai-guard: allow"
@@ -31,31 +31,64 @@ def mentions_captchaai(text: str) -> bool:
     return _EVIDENCE.search(text) is not None
 
 
-@dataclass(frozen=True)
+# Plain classes with __slots__, not dataclasses: importing ``dataclasses``
+# (and the ``inspect`` module it pulls in) costs a commit hook more than the
+# rest of its start-up.
+
+
 class CompiledRule:
-    rule: Rule
-    pattern: re.Pattern[str]
-    path: re.Pattern[str] | None
-    group: str | int = "secret"
+    """A rule with its regexes. Built-in rules compile on first use: most
+    lines never get past a rule's keywords, and a commit hook should not pay
+    for patterns it does not run. Custom rules compile at once (a bad regex
+    is reported before the scan starts)."""
+
+    __slots__ = ("_path", "_pattern", "rule")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self._pattern: re.Pattern[str] | None = None
+        self._path: re.Pattern[str] | None = None
+        if rule.source != "built-in":
+            _ = self.pattern, self.path
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Built-in rules ignore case; custom rules match as written (use ``(?i)``)."""
+        if self._pattern is None:
+            flags = re.IGNORECASE if self.rule.source == "built-in" else 0
+            self._pattern = re.compile(self.rule.regex, flags)
+        return self._pattern
+
+    @property
+    def path(self) -> re.Pattern[str] | None:
+        if not self.rule.path:
+            return None
+        if self._path is None:
+            self._path = re.compile(self.rule.path)
+        return self._path
+
+    @property
+    def group(self) -> str | int:
+        return "secret" if "secret" in self.pattern.groupindex else 0
 
 
-@dataclass(frozen=True)
 class Match:
-    rule: Rule
-    secret: str
-    column: int  # 1-based, in characters
-    needs_file_context: bool
+    """A key found in a line by a rule."""
+
+    __slots__ = ("column", "needs_file_context", "rule", "secret")
+
+    def __init__(self, rule: Rule, secret: str, column: int, needs_file_context: bool) -> None:
+        self.rule = rule
+        self.secret = secret
+        self.column = column  # 1-based, in characters
+        self.needs_file_context = needs_file_context
+
+    def __repr__(self) -> str:
+        return f"Match(rule={self.rule.id!r}, column={self.column})"
 
 
 def compile_rule(rule: Rule) -> CompiledRule:
-    """Built-in rules ignore case; custom rules match as written (use ``(?i)``)."""
-    pattern = re.compile(rule.regex, re.IGNORECASE if rule.source == "built-in" else 0)
-    return CompiledRule(
-        rule=rule,
-        pattern=pattern,
-        path=re.compile(rule.path) if rule.path else None,
-        group="secret" if "secret" in pattern.groupindex else 0,
-    )
+    return CompiledRule(rule)
 
 
 class Engine:
@@ -83,6 +116,11 @@ class Engine:
             sorted({word.lower().encode() for c in self.custom for word in c.rule.keywords})
         )
         self.every_line = any(not c.rule.keywords for c in self.custom)
+        # A line with a run can match a built-in rule only when it holds one of
+        # their keywords (None: a built-in rule without keywords runs on every line).
+        self.required: tuple[bytes, ...] | None = None
+        if all(c.rule.keywords for c in self.rules):
+            self.required = keyword_set(word for c in self.rules for word in c.rule.keywords)
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""

@@ -7,16 +7,18 @@ uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import re
 
 MASK_PREFIX = "***"
 # Shown lines are cut to this many characters around the key.
 MAX_SHOWN_LINE = 200
 # Any other key-like run on the same line is masked too: a line may hold two
 # keys, and each finding shows the whole line.
-_KEYLIKE = re.compile(r"[A-Za-z0-9]{32,}")
+_KEYLIKE = r"[A-Za-z0-9]{32,}"
 
 
 def mask(secret: str) -> str:
@@ -31,12 +33,16 @@ def _mask_run(match: re.Match[str]) -> str:
 
 def fingerprint(rule_id: str, path: str, secret: str) -> str:
     """A stable sha256 naming a secret at a path, without revealing it."""
+    import hashlib
+
     data = f"{rule_id}\0{path}\0{secret}".encode("utf-8", "surrogateescape")
     return hashlib.sha256(data).hexdigest()
 
 
 def secret_hash(secret: str) -> str:
     """sha256 of the secret alone: the same key found twice hashes the same."""
+    import hashlib
+
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 
@@ -72,7 +78,9 @@ class Finding:
         """The offending line, stripped, with every copy of the key and every
         other key-like run masked, cut to ``MAX_SHOWN_LINE`` around the key."""
         line = self.line_text.replace(self.secret, self.masked)
-        line = _KEYLIKE.sub(_mask_run, line).strip()
+        import re  # only when a finding is shown
+
+        line = re.sub(_KEYLIKE, _mask_run, line).strip()
         if len(line) <= MAX_SHOWN_LINE:
             return line
         at = max(line.find(self.masked), 0)

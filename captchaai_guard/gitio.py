@@ -12,13 +12,15 @@ import contextlib
 import functools
 import os
 import subprocess
-import tempfile
 from collections.abc import Collection, Sequence
-from pathlib import Path
-from typing import IO
+from typing import TYPE_CHECKING
 
 from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
 from captchaai_guard.errors import GitError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import IO
 
 CONFIG_PINS: tuple[str, ...] = (
     "core.quotePath=true",
@@ -66,6 +68,26 @@ def _absolute(value: str, base: str) -> str:
     if not value:
         return value
     return os.pathsep.join(os.path.join(base, part) if part else part for part in value.split(os.pathsep))
+
+
+# git writes ahead into the pipe while we scan the block read before; with
+# the default 64 KiB pipe it would wait for us after every 64 KiB.
+PIPE_SIZE = 1 << 20
+
+
+def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
+    """Enlarge a pipe's buffer where the system allows it (Linux); else leave it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setter is None:
+        return
+    try:
+        fcntl.fcntl(fd, setter, size)
+    except OSError:  # above /proc/sys/fs/pipe-max-size, or not permitted
+        return
 
 
 def git_env() -> dict[str, str]:
@@ -120,18 +142,45 @@ def run(
     return proc.stdout
 
 
-def _error_file() -> IO[bytes]:
-    """Where a streaming git writes its errors: a file, so a chatty stderr
-    can never fill a pipe and stall git while its stdout is being read."""
-    return tempfile.TemporaryFile()
+class _ErrorFile:
+    """Where a streaming git writes its errors: an anonymous file, so a
+    chatty stderr can never fill a pipe and stall git while its stdout is
+    read. Without a usable temporary folder, errors are dropped (the exit
+    status still fails the scan)."""
 
+    def __init__(self) -> None:
+        self.handle: IO[bytes] | None = None
+        folder = os.environ.get("TMPDIR") or "/tmp"
+        flag = getattr(os, "O_TMPFILE", 0)
+        if flag:  # Linux: no tempfile import on the hook path
+            try:
+                self.handle = os.fdopen(os.open(folder, flag | os.O_RDWR, 0o600), "w+b")
+                return
+            except OSError:
+                pass
+        try:
+            import tempfile
 
-def _read_error(handle: IO[bytes]) -> bytes:
-    try:
-        handle.seek(0)
-        return handle.read(4096)
-    except (OSError, ValueError):
-        return b""
+            self.handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        except OSError:
+            self.handle = None
+
+    def target(self) -> IO[bytes] | int:
+        return self.handle if self.handle is not None else subprocess.DEVNULL
+
+    def read(self) -> bytes:
+        if self.handle is None:
+            return b""
+        try:
+            self.handle.seek(0)
+            return self.handle.read(4096)
+        except (OSError, ValueError):
+            return b""
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
 
 
 class GitStream:
@@ -143,14 +192,14 @@ class GitStream:
 
     def __init__(self, args: Sequence[str], cwd: str | Path | None = None) -> None:
         self.args = list(args)
-        self.errors = _error_file()
+        self.errors = _ErrorFile()
         try:
             self.proc = subprocess.Popen(
                 git_argv(args),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=self.errors,
+                stderr=self.errors.target(),
                 env=git_env(),
             )
         except FileNotFoundError:
@@ -160,12 +209,13 @@ class GitStream:
             self.errors.close()
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
+        grow_pipe(self.proc.stdout.fileno())
         self.stdout: IO[bytes] = self.proc.stdout
 
     def finish(self) -> None:
         self.stdout.close()
         code = self.proc.wait()
-        err = _read_error(self.errors)
+        err = self.errors.read()
         self.errors.close()
         if code < 0:
             raise GitError(f"git {self.args[0]} was killed by signal {-code}; the scan is incomplete")
@@ -196,6 +246,8 @@ def repo_root(cwd: str | Path | None = None) -> Path:
     top = out.decode("utf-8", "surrogateescape").removesuffix("\n")
     if not top:
         raise GitError("not inside a git work tree")
+    from pathlib import Path
+
     return Path(top)
 
 
@@ -255,17 +307,17 @@ class BlobReader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
-        self.errors: IO[bytes] | None = None
+        self.errors: _ErrorFile | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
-        self.errors = _error_file()
+        self.errors = _ErrorFile()
         try:
             return subprocess.Popen(
                 git_argv(["cat-file", "--batch"]),
                 cwd=self.root,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=self.errors,
+                stderr=self.errors.target(),
                 env=git_env(),
             )
         except FileNotFoundError:
@@ -278,7 +330,7 @@ class BlobReader:
         self._stop()
         reason = b""
         if self.errors is not None:
-            reason = _read_error(self.errors)
+            reason = self.errors.read()
             self.errors.close()
             self.errors = None
         detail = f": {_first_line(reason)}" if reason.strip() else ""
@@ -344,6 +396,8 @@ def ignored_paths(root: Path, paths: Sequence[str]) -> set[str]:
 
 def git_path(root: Path, name: str) -> Path:
     """``git rev-parse --git-path NAME`` (honours core.hooksPath for hooks)."""
+    from pathlib import Path
+
     out = run(["rev-parse", "--git-path", name], cwd=root).decode("utf-8", "surrogateescape").strip()
     path = Path(out)
     return path if path.is_absolute() else root / path
@@ -378,6 +432,8 @@ def write_blobs(root: Path, contents: Sequence[bytes]) -> list[str]:
     """
     if not contents:
         return []
+    import tempfile  # only this path needs it; a commit hook does not
+
     with tempfile.TemporaryDirectory(prefix="captchaai-guard-") as tmp:
         names = []
         for n, data in enumerate(contents):

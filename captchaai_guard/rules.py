@@ -22,7 +22,7 @@ Two strengths of context:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # A key stands whole: not part of a longer run of letters and digits, and not
 # a Mailchimp-style ``<hex>-us6`` key.
@@ -87,9 +87,8 @@ _CLIENT = (
 )
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One detection rule.
+class Rule(NamedTuple):
+    """One detection rule (a NamedTuple: cheaper to import than a dataclass).
 
     ``secret`` is ``"hex"`` (32 hex characters), ``"alnum"`` (any 32
     letters and digits; only where the context is strong) or ``"any"``

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
-from pathlib import Path
-from typing import IO, cast
+from typing import TYPE_CHECKING, cast
 
 from captchaai_guard import gitio
 from captchaai_guard.candidates import candidate_lines
 from captchaai_guard.diff import COMMIT_MARK, AddedLine, DiffFile, FileEnd, parse_stream
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
-from captchaai_guard.findings import Commit, Finding, mask
+
+if TYPE_CHECKING:  # a clean scan never needs these at run time
+    from pathlib import Path
+    from typing import IO
+
+    from captchaai_guard.findings import Commit, Finding
 
 PathFilter = Callable[[str], bool]
 Progress = Callable[[int], None]
@@ -58,6 +62,8 @@ def to_text_bytes(data: bytes) -> bytes | None:
 def _line_for(match: Match, matches: list[Match], text: str) -> str:
     """The line as one finding keeps it: every *other* key on it is already
     masked, so no report shows a second key of the same line in full."""
+    from captchaai_guard.findings import mask
+
     for other in matches:
         if other.secret != match.secret:
             text = text.replace(other.secret, mask(other.secret))
@@ -65,6 +71,8 @@ def _line_for(match: Match, matches: list[Match], text: str) -> str:
 
 
 def _finding(match: Match, path: str, lineno: int, text: str, commit: Commit | None) -> Finding:
+    from captchaai_guard.findings import Finding
+
     rule = match.rule
     return Finding(
         rule_id=rule.id,
@@ -97,7 +105,9 @@ def scan_content(
         return
     file_context: bool | None = None
     lineno, cursor = 1, 0
-    for start, end in candidate_lines(text, keywords=engine.keywords, every_line=engine.every_line):
+    for start, end in candidate_lines(
+        text, keywords=engine.keywords, every_line=engine.every_line, required=engine.required
+    ):
         lineno += text.count(b"\n", cursor, start)
         cursor = start
         raw = text[start:end].rstrip(b"\r")
@@ -135,9 +145,14 @@ def scan_diff(
     ``strip_color`` accepts a diff printed with colour (``--stdin``).
     """
     pending: list[Finding] = []
-    for event in parse_stream(
-        stream, keywords=engine.keywords, every_line=engine.every_line, strip_color=strip_color
-    ):
+    events = parse_stream(
+        stream,
+        keywords=engine.keywords,
+        every_line=engine.every_line,
+        required=engine.required,
+        strip_color=strip_color,
+    )
+    for event in events:
         if isinstance(event, AddedLine):
             file = event.file
             if file.link or (include is not None and not include(file.path)):
@@ -239,7 +254,7 @@ def scan_commits(
     commit at a time. ``progress(n)`` is called as commits are read."""
     stream = gitio.log_diff(root, list(revisions))
     if progress is not None:
-        stream.stdout = cast(IO[bytes], CommitCounter(stream.stdout, progress))
+        stream.stdout = cast("IO[bytes]", CommitCounter(stream.stdout, progress))
     return _run_stream(engine or Engine(), stream, root, include)
 
 

@@ -1,0 +1,116 @@
+"""The block-level prefilter and the streaming parser give the same answers
+as a plain line-by-line reading, whatever the block size."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from captchaai_guard.candidates import candidate_lines, keyword_set
+from captchaai_guard.diff import AddedLine, parse_stream
+from captchaai_guard.engine import Engine
+from tests.conftest import fake_key
+
+KEYWORDS = keyword_set(["key", "captcha", "captchaai.com", "token"])
+_RUN = re.compile(rb"[0-9A-Za-z]{32}")
+
+
+def _expected(buf: bytes, keywords: tuple[bytes, ...]) -> list[bytes]:
+    out = []
+    for line in buf.split(b"\n"):
+        lowered = line.lower()
+        if _RUN.search(line) and (not line.isascii() or any(w in lowered for w in keywords)):
+            out.append(line)
+    return out
+
+
+def test_keyword_set_keeps_only_the_shortest_words() -> None:
+    assert KEYWORDS == (b"captcha", b"key", b"token")
+    assert Engine().required  # built from the rules
+
+
+_PIECES = st.sampled_from(
+    [
+        "plain words here",
+        "KEY",
+        "Token",
+        "captcha",
+        "\u212aey",  # KELVIN SIGN: lowers to 'k' as text
+        "0123456789abcdef" * 2,
+        "A" * 40,
+        "deadbeef" * 3,
+        " ",
+        "=",
+        '"',
+    ]
+)
+_LINES = st.lists(st.lists(_PIECES, max_size=6).map("".join), max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_LINES)
+def test_candidate_lines_match_a_line_by_line_filter(lines: list[str]) -> None:
+    buf = "\n".join(lines).encode("utf-8")
+    found = [buf[s:e] for s, e in candidate_lines(buf, required=KEYWORDS)]
+    assert found == _expected(buf, KEYWORDS)
+    every_run = [buf[s:e] for s, e in candidate_lines(buf)]
+    assert every_run == [line for line in buf.split(b"\n") if _RUN.search(line)]
+
+
+def _diff(rng_lines: list[tuple[str, int]]) -> tuple[bytes, list[tuple[int, str]]]:
+    """A one-file diff with hunks of '-', ' ' and '+' lines; returns the
+    expected (new line number, text) of every added key line."""
+    out = ["diff --git a/f.py b/f.py", "--- a/f.py", "+++ b/f.py"]
+    expected: list[tuple[int, str]] = []
+    new_line = 1
+    for kind, count in rng_lines:
+        if kind == "hunk":
+            new_line += count
+            out.append(f"@@ -{new_line},0 +{new_line},{count} @@")
+            continue
+        for _ in range(count):
+            if kind == "-":
+                out.append("-removed line")
+            elif kind == " ":
+                out.append(" context line")
+                new_line += 1
+            elif kind == "+":
+                out.append("+added line")
+                new_line += 1
+            else:
+                text = f'key = "{fake_key()}"'
+                out.append("+" + text)
+                expected.append((new_line, text))
+                new_line += 1
+    return ("\n".join(out) + "\n").encode(), expected
+
+
+_HUNKS = st.lists(
+    st.tuples(st.sampled_from(["hunk", "-", " ", "+", "k"]), st.integers(min_value=1, max_value=40)),
+    max_size=40,
+).map(lambda items: [("hunk", 3), *items])
+
+
+@settings(max_examples=100, deadline=None)
+@given(_HUNKS, st.sampled_from([7, 64, 333, 4096, 1 << 20]))
+def test_line_numbers_do_not_depend_on_the_block_size(items: list[tuple[str, int]], block: int) -> None:
+    data, expected = _diff(items)
+    events = parse_stream(io.BytesIO(data), block_size=block, required=KEYWORDS)
+    got = [(e.lineno, e.text.decode()) for e in events if isinstance(e, AddedLine)]
+    assert got == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(_LINES)
+def test_custom_keywords_add_lines_to_the_required_ones(lines: list[str]) -> None:
+    buf = "\n".join(lines).encode("utf-8")
+    found = [buf[s:e] for s, e in candidate_lines(buf, keywords=(b"plain",), required=KEYWORDS)]
+    expected = [
+        line
+        for line in buf.split(b"\n")
+        if line in _expected(line, KEYWORDS) or b"plain" in line.lower()
+    ]
+    assert found == expected
