@@ -321,19 +321,24 @@ class DiffParser:
         if line_end == -1:
             line_end = end
         line = buf[start:line_end].rstrip(b"\r")
-        self.uncounted = None
         if line.startswith(b"diff --git "):
+            self.uncounted = None
             yield from self._end_file()
             self.file = parse_git_header(line)
             self.file.commit = self.commit
         elif line.startswith(b"\x1f"):
+            self.uncounted = None
             yield from self._end_file()
             self.commit = parse_commit_line(line)
         else:  # hunk header
             match = _HUNK.match(line)
             if match and self.file is not None:
+                self.uncounted = None
                 self.in_hunk = True
                 self.lineno = int(match.group(1))
+            # A line that only looks like a hunk header ("@@ " in a hunk)
+            # changes nothing: lines still to be counted stay so, whatever
+            # the block it fell in.
         return line_end + 1
 
     def _header_lines(self, buf: bytes, start: int, end: int) -> None:
@@ -359,10 +364,12 @@ class DiffParser:
             lineno += _new_lines(buf, cursor, line_start)
             cursor = line_start
             yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
-        if end == len(buf):  # the hunk may go on in the next block
-            if self.uncounted is not None:  # keep at most one block
-                lineno += _new_lines(*self.uncounted)
-            self.uncounted = (buf, cursor, end)
+        # The hunk may go on in the next block, or after a line that only
+        # looks like a hunk header: keep the tail to count if it does (a
+        # real boundary drops it uncounted).
+        if self.uncounted is not None:  # keep at most one tail
+            lineno += _new_lines(*self.uncounted)
+        self.uncounted = (buf, cursor, end)
         self.lineno = lineno
 
     def close(self) -> Iterator[Event]:

@@ -168,3 +168,20 @@ def test_malformed_quoted_paths_do_not_crash() -> None:
     """Found by fuzz/fuzz_diff.py: a short or non-octal escape in a quoted path."""
     for header in (b'diff --git "a/4\\4q" "b/t\\4"\n', b'diff --git "a/\\7" "b/\\78"\n', b'+++ "b/x\\"\n'):
         list(parse_bytes(header + b"@@ -0,0 +1 @@\n+x\n"))
+
+
+def test_line_that_only_looks_like_a_hunk_header_keeps_the_count() -> None:
+    """Found by fuzz/fuzz_diff.py: an added line after a malformed '@@' line
+    got a line number that depended on the block size."""
+    key = secrets.token_hex(16)
+    data = (
+        b"diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,3 @@\n # captchaai\n"
+        b"+++ b/app.py\n@@ -1,2 +1,3 @aai\n-old\n+solver_api_key: " + key.encode() + b"\n context\n"
+    )
+    expected = [(e.file.path, e.lineno) for e in parse_bytes(data) if isinstance(e, AddedLine)]
+    assert expected[-1] == ("app.py", 3)
+    for block in range(1, len(data) + 1):
+        got = [
+            (e.file.path, e.lineno) for e in parse_stream(io.BytesIO(data), block) if isinstance(e, AddedLine)
+        ]
+        assert got == expected, block
