@@ -7,6 +7,7 @@ exits 0 when clean, 1 on findings, 2 on any error, with one line on stderr.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import re
 import sys
@@ -17,7 +18,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 import click
 
 from captchaai_guard import __version__
-from captchaai_guard.errors import GitError, GuardError
+from captchaai_guard.errors import GitError, GuardError, OutputError
 from captchaai_guard.findings import Finding
 
 if TYPE_CHECKING:
@@ -47,14 +48,47 @@ def fail(message: str) -> None:
     click.echo(f"captchaai-guard: error: {message}", err=True)
 
 
+def _encode(text: str, encoding: str) -> bytes:
+    """Paths git gave as raw bytes come back as they were; nothing fails."""
+    try:
+        return text.encode(encoding, "surrogateescape")
+    except (UnicodeEncodeError, LookupError):
+        return text.encode("utf-8", "replace")
+
+
+def _write_all(stream: IO[bytes], data: bytes) -> None:
+    """Write every byte or raise: a short write must not go unnoticed."""
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        if not written:
+            raise OSError("short write")
+        view = view[written:]
+    stream.flush()
+
+
 def emit(text: str, output: str | None) -> None:
+    """Write the report; raise OutputError when it cannot be written whole."""
     if output is None or output == "-":
-        click.echo(text, nl=False)
+        stream = sys.stdout
+        if stream is None:
+            raise OutputError("standard output is closed; the report was not written")
+        try:
+            stream.flush()
+            binary = getattr(stream, "buffer", None)
+            data = _encode(text, getattr(stream, "encoding", None) or "utf-8")
+            if binary is None:
+                stream.write(data.decode("utf-8", "replace"))
+                stream.flush()
+            else:
+                _write_all(binary, data)
+        except (OSError, ValueError):
+            raise OutputError("output closed before the report was written") from None
         return
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        Path(output).write_bytes(_encode(text, "utf-8"))
     except OSError as exc:
-        raise GuardError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # Sub-commands that live in their own modules, imported only when used:
@@ -71,6 +105,14 @@ LAZY_COMMANDS: dict[str, str] = {
 
 class LazyGroup(click.Group):
     """A group that imports a sub-command's module only when it runs."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        # click turns a broken pipe into a silent exit 1; a pipe to or from
+        # git closing early means the run is incomplete: a clear exit 2.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise GuardError("a pipe closed before the run completed") from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
@@ -246,7 +288,7 @@ def scan(
     tally: _Tally | None = None
     if stdin_mode:
         source = "stdin"
-        stream = scan_diff(engine, sys.stdin.buffer, include=include)
+        stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True)
     else:
         assert root is not None
         if commits is not None:
@@ -325,12 +367,21 @@ def _expand(paths: Sequence[str], root: Path) -> list[Path]:
     from captchaai_guard import gitio
 
     if not paths:
-        return [root / p for p in gitio.tracked_files(root)]
+        # Symlinks (their target is not content), submodules and files
+        # missing from the work tree are not files to read.
+        tracked = (root / p for p in gitio.tracked_files(root))
+        return [p for p in tracked if not p.is_symlink() and p.is_file()]
     result: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            result.extend(sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts))
+            result.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if not p.is_symlink() and p.is_file() and ".git" not in p.relative_to(path).parts
+                )
+            )
         elif path.is_file():
             result.append(path)
         else:
@@ -351,7 +402,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail("aborted")
         return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show()
+        # click's own usage display, with anything key-like masked (a key
+        # typed as an option value is echoed back by click).
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo(_KEYLIKE.sub(lambda m: "***" + m.group()[-4:], shown.getvalue()), err=True, nl=False)
+        return EXIT_ERROR
+    except OutputError as exc:
+        _silence_stdout()
+        fail(str(exc))
         return EXIT_ERROR
     except GuardError as exc:
         fail(str(exc))
@@ -371,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so exit does not raise."""
+    if sys.stdout is None:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

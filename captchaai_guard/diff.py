@@ -30,7 +30,7 @@ NULL_SHA = re.compile(r"^0+$")
 _BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
 _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
 _NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
-_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)")
+_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
 COMMIT_MARK = "\x1fcommit "
 FIELD_SEP = "\x1e"
@@ -44,15 +44,28 @@ FIELD_SEP = "\x1e"
 class DiffFile:
     """One file section of a diff."""
 
-    __slots__ = ("binary", "commit", "deleted", "mentions", "new_blob", "old_blob", "old_path", "path")
+    __slots__ = (
+        "binary",
+        "commit",
+        "deleted",
+        "link",
+        "mentions",
+        "new_blob",
+        "new_prefix",
+        "old_blob",
+        "old_path",
+        "path",
+    )
 
-    def __init__(self, path: str, old_path: str | None = None) -> None:
+    def __init__(self, path: str, old_path: str | None = None, new_prefix: str = "b/") -> None:
         self.path = path
         self.old_path = old_path
         self.old_blob: str | None = None
         self.new_blob: str | None = None
         self.binary = False
         self.deleted = False
+        self.link = False  # a symlink (its target is not content) or a submodule
+        self.new_prefix = new_prefix  # what git put before new-side paths
         self.mentions = False  # CaptchaAI named in an added or context line
         self.commit: Commit | None = None
 
@@ -105,8 +118,9 @@ def unquote_path(raw: bytes) -> str:
         ch = body[i]
         if ch == 92 and i + 1 < len(body):
             nxt = body[i + 1]
-            if 48 <= nxt <= 55:
-                out.append(int(body[i + 1 : i + 4], 8) & 0xFF)
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(48 <= d <= 55 for d in octal):
+                out.append(int(octal, 8) & 0xFF)
                 i += 4
                 continue
             out.append(simple.get(nxt, nxt))
@@ -139,30 +153,60 @@ def _strip_prefix(path: str, prefix: str) -> str:
     return path[len(prefix) :] if path.startswith(prefix) else path
 
 
+# Source/destination prefixes git may print: the default, diff.mnemonicPrefix
+# (i/ w/ c/ o/), --no-index (1/ 2/) and diff.noprefix (none). Diffs from
+# :mod:`captchaai_guard.gitio` always use a/ b/; the others come on --stdin.
+_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("a/", "b/"),
+    ("i/", "w/"),
+    ("c/", "w/"),
+    ("c/", "i/"),
+    ("o/", "w/"),
+    ("1/", "2/"),
+    ("", ""),
+)
+
+
+def _symmetric(rest: str) -> tuple[str, str] | None:
+    """``<p>name <q>name`` → (name, q) for a known prefix pair (p, q)."""
+    for old_prefix, new_prefix in _PREFIXES:
+        n = len(rest) - len(old_prefix) - len(new_prefix) - 1
+        if n <= 0 or n % 2:
+            continue
+        n //= 2
+        name = rest[len(old_prefix) : len(old_prefix) + n]
+        if rest == f"{old_prefix}{name} {new_prefix}{name}":
+            return name, new_prefix
+    return None
+
+
 def parse_git_header(line: bytes) -> DiffFile:
     """``diff --git a/P b/Q`` → a DiffFile named Q (refined by later headers)."""
     rest = line[len(b"diff --git ") :]
     quoted = _split_quoted(rest)
     if quoted is not None:
-        old = _strip_prefix(unquote_path(quoted[0]), "a/")
-        new = _strip_prefix(unquote_path(quoted[1]), "b/")
-        return DiffFile(path=new, old_path=old)
+        old, new = unquote_path(quoted[0]), unquote_path(quoted[1])
+        for old_prefix, new_prefix in _PREFIXES:
+            if old.startswith(old_prefix) and new.startswith(new_prefix):
+                return DiffFile(
+                    path=new[len(new_prefix) :], old_path=old[len(old_prefix) :], new_prefix=new_prefix
+                )
     # Unquoted: "a/P b/P" is symmetric unless renamed; the rename/+++ lines
     # that follow give the exact name in that case.
-    n = (len(rest) - 5) // 2
-    if len(rest) == 2 * n + 5 and rest[2 + n : 5 + n] == b" b/" and rest[2 : 2 + n] == rest[5 + n :]:
-        name = rest[5 + n :].decode("utf-8", "surrogateescape")
-        return DiffFile(path=name, old_path=name)
-    sep = rest.find(b" b/")
-    raw = rest[sep + 3 :] if sep != -1 else rest
-    return DiffFile(path=raw.decode("utf-8", "surrogateescape"))
+    text = rest.decode("utf-8", "surrogateescape")
+    symmetric = _symmetric(text)
+    if symmetric is not None:
+        name, new_prefix = symmetric
+        return DiffFile(path=name, old_path=name, new_prefix=new_prefix)
+    sep = text.find(" b/")
+    return DiffFile(path=text[sep + 3 :] if sep != -1 else text)
 
 
 def _apply_header(file: DiffFile, line: bytes) -> None:
     if line.startswith(b"+++ "):
         target = line[4:].rstrip(b"\t")
         if target != b"/dev/null":
-            file.path = _strip_prefix(unquote_path(target), "b/")
+            file.path = _strip_prefix(unquote_path(target), file.new_prefix)
     elif line.startswith(b"rename to ") or line.startswith(b"copy to "):
         file.path = unquote_path(line.split(b" ", 2)[2])
     elif line.startswith(b"rename from ") or line.startswith(b"copy from "):
@@ -173,8 +217,12 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
             old, new = match.group(1).decode(), match.group(2).decode()
             file.old_blob = None if NULL_SHA.match(old) else old
             file.new_blob = None if NULL_SHA.match(new) else new
+            if match.group(3):
+                file.link = match.group(3) in (b"120000", b"160000")
     elif line.startswith(b"deleted file mode"):
         file.deleted = True
+    elif line.startswith((b"new file mode ", b"new mode ")):
+        file.link = line.endswith((b" 120000", b" 160000"))
     elif line.startswith(b"Binary files ") or line.startswith(b"GIT binary patch"):
         file.binary = True
 
@@ -276,20 +324,25 @@ class DiffParser:
         if line_end == -1:
             line_end = end
         line = buf[start:line_end].rstrip(b"\r")
-        self.uncounted = None
         if line.startswith(b"diff --git "):
+            self.uncounted = None
             yield from self._end_file()
             self.file = parse_git_header(line)
             self.file.commit = self.commit
         elif line.startswith(b"\x1f"):
+            self.uncounted = None
             yield from self._end_file()
             self.commit = parse_commit_line(line)
         else:  # hunk header
             match = _HUNK.match(line)
             if match and self.file is not None:
+                self.uncounted = None
                 self.in_hunk = True
                 self.lineno = int(match.group(2))
                 self.added_only = _NO_OLD_LINES.match(match.group(1)) is not None
+            # A line that only looks like a hunk header ("@@ " in a hunk)
+            # changes nothing: lines still to be counted stay so, whatever
+            # the block it fell in.
         return line_end + 1
 
     def _header_lines(self, buf: bytes, start: int, end: int) -> None:
@@ -315,14 +368,19 @@ class DiffParser:
             lineno += _new_lines(buf, cursor, line_start, self.added_only)
             cursor = line_start
             yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
-        if end == len(buf):  # the hunk may go on in the next block
-            if self.uncounted is not None:  # keep at most one block
-                lineno += _new_lines(*self.uncounted)
-            self.uncounted = (buf, cursor, end, self.added_only)
+        # The hunk may go on in the next block, or after a line that only
+        # looks like a hunk header: keep the tail to count if it does (a
+        # real boundary drops it uncounted).
+        if self.uncounted is not None:  # keep at most one tail
+            lineno += _new_lines(*self.uncounted)
+        self.uncounted = (buf, cursor, end, self.added_only)
         self.lineno = lineno
 
     def close(self) -> Iterator[Event]:
         yield from self._end_file()
+
+
+_COLOR = re.compile(rb"\x1b\[[0-9;]*m")
 
 
 def parse_stream(
@@ -331,13 +389,22 @@ def parse_stream(
     keywords: Sequence[bytes] = (),
     every_line: bool = False,
     required: Sequence[bytes] | None = None,
+    strip_color: bool = False,
 ) -> Iterator[Event]:
     """Parse a unified diff from ``stream`` in blocks of ``block_size``
     (``keywords``/``every_line``/``required``: see :func:`candidate_lines`;
     ``required`` drops added lines no built-in rule could match before they
-    become events)."""
+    become events).
+
+    ``strip_color`` removes terminal colour codes first (a diff piped from
+    ``git diff`` with ``color.ui=always``).
+    """
     parser = DiffParser(keywords, every_line, required)
     rest = b""
+
+    def clean(block: bytes) -> bytes:  # whole lines: no colour code is split
+        return _COLOR.sub(b"", block) if strip_color and b"\x1b" in block else block
+
     while True:
         data = stream.read(block_size)
         if not data:
@@ -348,9 +415,9 @@ def parse_stream(
             rest = data
             continue
         rest = data[cut:]
-        yield from parser.feed(data[:cut] if rest else data)
+        yield from parser.feed(clean(data[:cut]))
     if rest:
-        yield from parser.feed(rest + b"\n")
+        yield from parser.feed(clean(rest) + b"\n")
     yield from parser.close()
 
 

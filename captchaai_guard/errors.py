@@ -13,3 +13,7 @@ class GitError(GuardError):
 
 class ConfigError(GuardError):
     """The configuration file or a rule in it is invalid."""
+
+
+class OutputError(GuardError):
+    """The report could not be written (standard output closed, disk full)."""

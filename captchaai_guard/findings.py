@@ -8,13 +8,27 @@ uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import re
 
 MASK_PREFIX = "***"
+# Shown lines are cut to this many characters around the key.
+MAX_SHOWN_LINE = 200
+# Any other key-like run on the same line is masked too: a line may hold two
+# keys, and each finding shows the whole line.
+_KEYLIKE = r"[A-Za-z0-9]{32,}"
 
 
 def mask(secret: str) -> str:
     """``***`` followed by the last four characters of ``secret``."""
     return MASK_PREFIX + secret[-4:]
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group()
+    return mask(run) if any(ch.isdigit() for ch in run) else run
 
 
 def fingerprint(rule_id: str, path: str, secret: str) -> str:
@@ -61,8 +75,19 @@ class Finding:
 
     @property
     def masked_line(self) -> str:
-        """The offending line, stripped, with every copy of the key masked."""
-        return self.line_text.replace(self.secret, self.masked).strip()
+        """The offending line, stripped, with every copy of the key and every
+        other key-like run masked, cut to ``MAX_SHOWN_LINE`` around the key."""
+        line = self.line_text.replace(self.secret, self.masked)
+        import re  # only when a finding is shown
+
+        line = re.sub(_KEYLIKE, _mask_run, line).strip()
+        if len(line) <= MAX_SHOWN_LINE:
+            return line
+        at = max(line.find(self.masked), 0)
+        start = max(0, min(at - MAX_SHOWN_LINE // 2, len(line) - MAX_SHOWN_LINE))
+        end = start + MAX_SHOWN_LINE
+        return ("..." if start else "") + line[start:end] + ("..." if end < len(line) else "")
+
 
     @property
     def fingerprint(self) -> str:

@@ -23,6 +23,7 @@ CONFIG_PINS: tuple[str, ...] = (
     "diff.submodule=short",
     "diff.renames=true",
     "log.showSignature=false",
+    "log.showRoot=true",
     "core.pager=cat",
 )
 DIFF_FLAGS: tuple[str, ...] = (
@@ -40,10 +41,34 @@ DIFF_FLAGS: tuple[str, ...] = (
     "--inter-hunk-context=0",
 )
 _DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
+# Paths git reads from the environment relative to the directory it starts
+# in; git runs from the top of the work tree, so they are made absolute.
+_PATH_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+)
+
+
+def _absolute(value: str, base: str) -> str:
+    if not value:
+        return value
+    return os.pathsep.join(os.path.join(base, part) if part else part for part in value.split(os.pathsep))
 
 
 def git_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    if cwd:
+        for name in _PATH_ENV:
+            if name in env:
+                env[name] = _absolute(env[name], cwd)
     env["LC_ALL"] = "C"
     env["LANGUAGE"] = ""
     env["GIT_TERMINAL_PROMPT"] = "0"

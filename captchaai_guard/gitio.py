@@ -8,6 +8,7 @@ context size, rename detection and submodule format. Failures become
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -73,6 +74,47 @@ def run(
     return proc.stdout
 
 
+class _ErrorFile:
+    """Where a streaming git writes its errors: an anonymous file, so a
+    chatty stderr can never fill a pipe and stall git while its stdout is
+    read. Without a usable temporary folder, errors are dropped (the exit
+    status still fails the scan)."""
+
+    def __init__(self) -> None:
+        self.handle: IO[bytes] | None = None
+        folder = os.environ.get("TMPDIR") or "/tmp"
+        flag = getattr(os, "O_TMPFILE", 0)
+        if flag:  # Linux: no tempfile import on the hook path
+            try:
+                self.handle = os.fdopen(os.open(folder, flag | os.O_RDWR, 0o600), "w+b")
+                return
+            except OSError:
+                pass
+        try:
+            import tempfile
+
+            self.handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        except OSError:
+            self.handle = None
+
+    def target(self) -> IO[bytes] | int:
+        return self.handle if self.handle is not None else subprocess.DEVNULL
+
+    def read(self) -> bytes:
+        if self.handle is None:
+            return b""
+        try:
+            self.handle.seek(0)
+            return self.handle.read(4096)
+        except (OSError, ValueError):
+            return b""
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
 class GitStream:
     """A git process whose stdout is read as a stream.
 
@@ -82,18 +124,21 @@ class GitStream:
 
     def __init__(self, args: Sequence[str], cwd: str | Path | None = None) -> None:
         self.args = list(args)
+        self.errors = _ErrorFile()
         try:
             self.proc = subprocess.Popen(
                 git_argv(args),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=self.errors.target(),
                 env=git_env(),
             )
         except FileNotFoundError:
+            self.errors.close()
             raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
         except OSError as exc:
+            self.errors.close()
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
         grow_pipe(self.proc.stdout.fileno())
@@ -101,10 +146,9 @@ class GitStream:
 
     def finish(self) -> None:
         self.stdout.close()
-        assert self.proc.stderr is not None
-        err = self.proc.stderr.read()
-        self.proc.stderr.close()
         code = self.proc.wait()
+        err = self.errors.read()
+        self.errors.close()
         if code < 0:
             raise GitError(f"git {self.args[0]} was killed by signal {-code}; the scan is incomplete")
         if code != 0:
@@ -114,24 +158,29 @@ class GitStream:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self.stdout.close()
+        self.errors.close()
 
 
 def repo_root(cwd: str | Path | None = None) -> Path:
     """The top of the work tree; a clear error outside one or in a bare repo."""
     try:
-        out = run(["rev-parse", "--is-bare-repository", "--show-toplevel"], cwd=cwd)
+        state = run(["rev-parse", "--is-bare-repository", "--is-inside-git-dir"], cwd=cwd).split()
     except GitError as exc:
         if "not a git repository" in str(exc):
             raise GitError("not a git repository (run captchaai-guard inside one)") from None
         raise
-    lines = out.decode("utf-8", "surrogateescape").splitlines()
-    if lines and lines[0] == "true":
+    if state[:1] == [b"true"]:
         raise GitError("this is a bare repository: there is no index or work tree to scan")
-    if len(lines) < 2 or not lines[1]:
+    if state[1:2] == [b"true"]:
+        raise GitError("inside the .git folder: run captchaai-guard from the work tree")
+    out = run(["rev-parse", "--show-toplevel"], cwd=cwd)
+    top = out.decode("utf-8", "surrogateescape").removesuffix("\n")
+    if not top:
         raise GitError("not inside a git work tree")
     from pathlib import Path
 
-    return Path(lines[1])
+    return Path(top)
 
 
 def staged_diff(root: Path) -> GitStream:
@@ -170,7 +219,7 @@ def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
     whose parents' commits are in the range anyway).
     """
     merges = merge_flags(git_version())
-    return GitStream(["log", "-p", LOG_FORMAT, *merges, *DIFF_FLAGS, *revisions], cwd=root)
+    return GitStream(["log", "-p", "--root", LOG_FORMAT, *merges, *DIFF_FLAGS, *revisions], cwd=root)
 
 
 def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
@@ -190,41 +239,76 @@ class BlobReader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
+        self.errors: _ErrorFile | None = None
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.errors = _ErrorFile()
+        try:
+            return subprocess.Popen(
+                git_argv(["cat-file", "--batch"]),
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errors.target(),
+                env=git_env(),
+            )
+        except FileNotFoundError:
+            raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
+        except OSError as exc:
+            raise GitError(f"could not run git cat-file: {exc.strerror or exc}") from None
+
+    def _failed(self, what: str, sha: str) -> GitError:
+        """The error for a blob that could not be read, with git's own reason."""
+        self._stop()
+        reason = b""
+        if self.errors is not None:
+            reason = self.errors.read()
+            self.errors.close()
+            self.errors = None
+        detail = f": {_first_line(reason)}" if reason.strip() else ""
+        return GitError(f"git cat-file {what} blob {sha[:12]}{detail}; the scan is incomplete")
 
     def read(self, sha: str) -> bytes:
         if self.proc is None:
-            try:
-                self.proc = subprocess.Popen(
-                    git_argv(["cat-file", "--batch"]),
-                    cwd=self.root,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    env=git_env(),
-                )
-            except OSError as exc:
-                raise GitError(f"could not run git cat-file: {exc}") from None
+            self.proc = self._start()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             self.proc.stdin.write(sha.encode() + b"\n")
             self.proc.stdin.flush()
             header = self.proc.stdout.readline().split()
-        except OSError as exc:
-            raise GitError(f"git cat-file failed: {exc}") from None
-        if len(header) != 3 or header[1] != b"blob":
-            raise GitError(f"git cat-file could not read blob {sha[:12]}")
+        except OSError:
+            raise self._failed("stopped before reading", sha) from None
+        if len(header) != 3 or header[1] != b"blob" or not header[2].isdigit():
+            raise self._failed("could not read", sha)
         size = int(header[2])
-        data = self.proc.stdout.read(size + 1)[:size]
+        try:
+            data = self.proc.stdout.read(size + 1)[:size]
+        except OSError:
+            data = b""
         if len(data) != size:
-            raise GitError(f"git cat-file stopped while reading blob {sha[:12]}")
+            raise self._failed("stopped while reading", sha)
         return data
 
     def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.close()
-            self.proc.stdout.close()
-            self.proc.wait()
-            self.proc = None
+        """Stop cat-file; never raises (it may already be gone)."""
+        self._stop()
+        if self.errors is not None:
+            self.errors.close()
+            self.errors = None
+
+    def _stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for handle in (proc.stdin, proc.stdout):
+            if handle is not None:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def tracked_files(root: Path) -> list[str]:

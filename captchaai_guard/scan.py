@@ -135,21 +135,27 @@ def scan_diff(
     *,
     blobs: BlobSource | None = None,
     include: PathFilter | None = None,
+    strip_color: bool = False,
 ) -> Iterator[Finding]:
     """Scan the added lines of a unified diff read from ``stream``.
 
     ``blobs`` reads a blob by sha: it settles file-level context and lets
     files git calls binary be checked for text it could not show (UTF-16,
     ``-diff`` attributes). ``include`` limits the scan to some paths.
+    ``strip_color`` accepts a diff printed with colour (``--stdin``).
     """
     pending: list[Finding] = []
     events = parse_stream(
-        stream, keywords=engine.keywords, every_line=engine.every_line, required=engine.required
+        stream,
+        keywords=engine.keywords,
+        every_line=engine.every_line,
+        required=engine.required,
+        strip_color=strip_color,
     )
     for event in events:
         if isinstance(event, AddedLine):
             file = event.file
-            if include is not None and not include(file.path):
+            if file.link or (include is not None and not include(file.path)):
                 continue
             line = decode_line(event.text)
             matches = engine.match_line(file.path, line)
@@ -162,7 +168,8 @@ def scan_diff(
                     yield finding
         elif isinstance(event, FileEnd):
             file = event.file
-            if include is not None and not include(file.path):
+            if file.link or (include is not None and not include(file.path)):
+                pending = []
                 continue
             if pending:
                 if _has_context(file, blobs):

@@ -99,7 +99,7 @@ def result_message(f: Finding) -> str:
 
 
 def result(f: Finding, index: dict[str, int]) -> dict[str, object]:
-    line = f.line_text.replace(f.secret, f.masked).rstrip("\r\n")
+    line = f.masked_line  # every key-like run on the line masked, long lines cut
     region: dict[str, object] = {
         "startLine": f.line,
         "startColumn": f.column,

@@ -1,0 +1,224 @@
+"""Failure is loud: whatever goes wrong ends with exit 2 and one clear line
+on stderr, and a scan that did not see everything never exits 0."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Repo, console_script, fake_key
+from tests.robust import assert_one_error_line
+
+REAL_GIT = shutil.which("git") or "git"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    return env
+
+
+def _many_keys(repo: Repo, files: int = 40, per_file: int = 50) -> None:
+    """A staged diff far larger than a pipe buffer, with keys throughout."""
+    for f in range(files):
+        lines = [f"# file {f} line {n} " + "padding " * 10 for n in range(per_file)]
+        lines += [f"CAPTCHAAI_API_KEY_{2 + n % 8}={fake_key()}" for n in range(per_file)]
+        repo.stage(f"conf/{f:03}.env", "\n".join(lines) + "\n")
+
+
+def _wrapper(tmp_path: Path, body: str) -> dict[str, str]:
+    """A ``git`` first on PATH that runs ``body`` (sh) with $REAL as real git."""
+    bindir = tmp_path / "wrapped-bin"
+    bindir.mkdir()
+    script = bindir / "git"
+    script.write_text(f'#!/bin/sh\nREAL="{REAL_GIT}"\n{body}\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return _env(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_git_missing(repo: Repo, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = repo.run("scan", env=_env(PATH=str(empty)))
+    assert_one_error_line(result, "git was not found")
+    repo.stage("a.env", "A=1\n")
+    assert_one_error_line(repo.run("scan", "--files", env=_env(PATH=str(empty))), "git was not found")
+
+
+def test_stdin_needs_no_git(repo: Repo, tmp_path: Path) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    head = "diff --git a/x.env b/x.env\n--- a/x.env\n+++ b/x.env\n@@ -0,0 +1 @@\n"
+    diff = f"{head}+CAPTCHAAI_API_KEY={fake_key()}\n"
+    result = repo.run("scan", "--stdin", input=diff.encode(), env=_env(PATH=str(empty)))
+    assert result.code == 1, result.err
+
+
+def test_corrupt_index(repo: Repo) -> None:
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    index = repo.path / ".git" / "index"
+    index.write_bytes(b"DIRC" + os.urandom(200))
+    assert_one_error_line(repo.run("scan"), "git")
+    index.write_bytes(b"")
+    result = repo.run("scan")
+    assert result.code == 2 or result.code == 0  # an empty index is a valid, empty index
+    assert "Traceback" not in result.err
+
+
+def test_truncated_index(repo: Repo) -> None:
+    _many_keys(repo, files=5)
+    index = repo.path / ".git" / "index"
+    data = index.read_bytes()
+    index.write_bytes(data[: len(data) // 2])
+    assert_one_error_line(repo.run("scan"), "git")
+
+
+def test_corrupt_object(repo: Repo) -> None:
+    """A blob the diff needs cannot be read: the scan is incomplete."""
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    blob = repo.git("rev-parse", ":a.env").strip()
+    path = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    path.chmod(0o644)
+    path.write_bytes(b"not zlib at all")
+    # git reads an unchanged work-tree file instead of the blob: remove it.
+    (repo.path / "a.env").unlink()
+    assert_one_error_line(repo.run("scan"))
+    assert_one_error_line(repo.run("scan", "--files", "--", "missing.env"), "no such file")
+
+
+def test_missing_object_in_history(repo: Repo) -> None:
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    repo.commit()
+    blob = repo.git("rev-parse", "HEAD:a.env").strip()
+    (repo.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    assert_one_error_line(repo.run("scan", "--commits", "HEAD"))
+
+
+def test_unreadable_repository(repo: Repo) -> None:
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    if os.geteuid() == 0:
+        # root reads everything: make git refuse the repository instead, as it
+        # does for one owned by another user (safe.directory).
+        subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
+        result = repo.run("scan")
+        assert_one_error_line(result, "dubious ownership")
+        return
+    git_dir = repo.path / ".git"
+    git_dir.chmod(0)
+    try:
+        assert_one_error_line(repo.run("scan"))
+    finally:
+        git_dir.chmod(0o755)
+
+
+def test_unreadable_file_in_files_mode(repo: Repo) -> None:
+    target = repo.stage("a.env", "A=1\n")
+    target.unlink()
+    target.mkdir()  # a directory where a file is tracked: skipped, not a crash
+    assert repo.run("scan", "--files").code == 0
+    fifo = repo.path / "named.pipe"
+    os.mkfifo(fifo)
+    assert_one_error_line(repo.run("scan", "--files", "--", "named.pipe"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # killed by a signal after part of the diff
+        'case "$*" in *" diff "*|*" log "*) "$REAL" "$@" | head -c 3000; kill -9 $$ ;; esac\n'
+        'exec "$REAL" "$@"',
+        # exits non-zero after part of the diff
+        'case "$*" in *" diff "*|*" log "*) "$REAL" "$@" | head -c 3000; exit 1 ;; esac\n'
+        'exec "$REAL" "$@"',
+        # blob reader dies
+        'case "$*" in *cat-file*) exit 3 ;; esac\nexec "$REAL" "$@"',
+        # blob reader killed while answering
+        'case "$*" in *cat-file*) read sha; echo "$sha blob 5000"; printf partial; kill -9 $$ ;; esac\n'
+        'exec "$REAL" "$@"',
+    ],
+    ids=["diff-killed", "diff-exit-1", "cat-file-exit", "cat-file-killed"],
+)
+def test_git_dies_mid_stream(repo: Repo, tmp_path: Path, body: str) -> None:
+    repo.stage("context.py", "# talks to captchaai\n")
+    repo.commit()
+    # Files git calls binary and a key needing file context make the scan
+    # ask cat-file for blobs; the key sits late in the diff.
+    repo.stage("aa.ps1", b"\xff\xfe" + '$env:CAPTCHAAI_API_KEY = "x"\r\n'.encode("utf-16-le"))
+    for n in range(50):
+        repo.stage(f"b{n:02}.txt", "filler line\n" * 40)
+    repo.stage("zz.py", f'# captchaai\nsolver = TwoCaptcha("{fake_key()}")\n')
+    env = _wrapper(tmp_path, body)
+    for args in (("scan",), ("scan", "--commits", "HEAD")):
+        if args[1:] and "cat-file" in body:
+            continue
+        if args[1:]:
+            repo.commit("all")
+        result = repo.run(*args, env=env)
+        assert_one_error_line(result, "git")
+
+
+def test_stdout_closed_early(repo: Repo) -> None:
+    _many_keys(repo)
+    for fmt in ("text", "json"):
+        proc = subprocess.Popen(
+            [console_script(), "scan", "--format", fmt],
+            cwd=repo.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.read(10)
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+        assert code == 2, (code, err)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "output closed" in lines[0], err
+
+
+def test_stdout_closed_early_in_a_shell_pipeline(repo: Repo) -> None:
+    _many_keys(repo)
+    script = f'"{console_script()}" scan | head -c 10 >/dev/null; echo "status=${{PIPESTATUS[0]}}" >&2'
+    proc = subprocess.run(["bash", "-c", script], cwd=repo.path, capture_output=True, text=True, check=False)
+    assert "status=2" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("captchaai-guard: error:") == 1
+
+
+def test_stdout_closed_before_start(repo: Repo) -> None:
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    proc = subprocess.run(
+        [console_script(), "scan"],
+        cwd=repo.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    assert proc.returncode == 1
+    closed = subprocess.run(
+        ["bash", "-c", f'"{console_script()}" scan >&-'],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert closed.returncode == 2, closed.stderr
+    assert "Traceback" not in closed.stderr
+
+
+def test_unwritable_output_file(repo: Repo, tmp_path: Path) -> None:
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    result = repo.run("scan", "--output", str(tmp_path / "no" / "such" / "dir" / "report.txt"))
+    assert_one_error_line(result, "cannot write")
+
+
+def test_bad_usage_is_exit_2_without_traceback(repo: Repo) -> None:
+    for args in (["scan", "--format", "xml"], ["scan", "--nope"], ["no-such-command"], ["scan", "x"]):
+        result = repo.run(*args)
+        assert result.code == 2 and "Traceback" not in result.err
+        assert result.err.splitlines()[-1].startswith("Error:"), result.err
