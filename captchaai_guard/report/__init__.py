@@ -8,26 +8,44 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
-from captchaai_guard.findings import Finding
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from captchaai_guard.findings import Finding
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
 
-@dataclass(frozen=True)
 class Summary:
-    """What was scanned, for the report header and exit code."""
+    """What was scanned, for the report header and exit code.
 
-    source: str  # "staged changes", "commits main..HEAD", "files", "stdin"
-    color: bool = False
-    hook: bool = False
-    commits: int | None = None
-    files: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    A plain class, not a dataclass: a clean report is printed without
+    importing ``dataclasses`` (and the ``inspect`` module it pulls in)."""
+
+    __slots__ = ("color", "commits", "extra", "files", "hook", "source")
+
+    def __init__(
+        self,
+        source: str,  # "staged changes", "commits main..HEAD", "files", "stdin"
+        color: bool = False,
+        hook: bool = False,
+        commits: int | None = None,
+        files: int | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        self.source = source
+        self.color = color
+        self.hook = hook
+        self.commits = commits
+        self.files = files
+        self.extra: dict[str, object] = {} if extra is None else extra
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Summary({fields})"
 
 
-Renderer = Callable[[Sequence[Finding], Summary], str]
+Renderer = Callable[[Sequence["Finding"], Summary], str]
 
 
 def renderer(fmt: str) -> Renderer:

@@ -6,8 +6,11 @@ import json
 from collections.abc import Sequence
 
 from captchaai_guard import __version__
-from captchaai_guard.findings import Finding
-from captchaai_guard.report import Summary
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from captchaai_guard.findings import Finding
+    from captchaai_guard.report import Summary
 
 
 def finding_dict(f: Finding) -> dict[str, object]:
