@@ -6,20 +6,13 @@ import sys
 
 import click
 
-from captchaai_guard.cli import baseline_options, config_option
+from captchaai_guard.cli import baseline_options, config_option, format_option
 
 
 @click.command(short_help="Check the repository against the key security checklist.")
 @config_option
 @baseline_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@format_option("text", "json")
 @click.option("--history", is_flag=True, help="Also look for keys in every commit of every branch.")
 def audit(
     config_path: str | None, baseline_path: str | None, no_baseline: bool, fmt: str, history: bool

@@ -171,6 +171,23 @@ def config_option(func: F) -> F:
     return option(func)
 
 
+def format_option(*choices: str) -> Callable[[F], F]:
+    """``--format`` with ``choices`` (the first is the default)."""
+
+    def decorate(func: F) -> F:
+        option = click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(choices)),
+            default=choices[0],
+            show_default=True,
+            help="Report format.",
+        )
+        return option(func)
+
+    return decorate
+
+
 def baseline_options(func: F) -> F:
     """``--baseline PATH`` and ``--no-baseline`` for every command that reports findings."""
     options = [
@@ -234,14 +251,7 @@ def optional_root() -> Path | None:
     show_default=True,
     help="Seconds to wait for each --verify answer.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "sarif", "github"]),
-    default="text",
-    show_default=True,
-    help="Report format.",
-)
+@format_option("text", "json", "sarif", "github")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.argument("paths", nargs=-1, type=click.Path())
 def scan(

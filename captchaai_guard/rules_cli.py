@@ -6,20 +6,13 @@ import json
 
 import click
 
-from captchaai_guard.cli import config_option, load_config, optional_root
+from captchaai_guard.cli import config_option, format_option, load_config, optional_root
 from captchaai_guard.rules import RULES
 
 
 @click.command(short_help="List the rules: id, source and description.")
 @config_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option("text", "json")
 def rules(config_path: str | None, fmt: str) -> None:
     """List the rules: id, description and source (built-in or config)."""
     settings = load_config(optional_root(), config_path)
