@@ -117,10 +117,12 @@ class Engine:
         )
         self.every_line = any(not c.rule.keywords for c in self.custom)
         # A line with a run can match a built-in rule only when it holds one of
-        # their keywords (None: a built-in rule without keywords runs on every line).
+        # their anchors or keywords (None: a built-in rule without either runs
+        # on every line).
+        anchors = [c.rule.anchors or c.rule.keywords for c in self.rules]
         self.required: tuple[bytes, ...] | None = None
-        if all(c.rule.keywords for c in self.rules):
-            self.required = keyword_set(word for c in self.rules for word in c.rule.keywords)
+        if all(anchors):
+            self.required = keyword_set(word for words in anchors for word in words)
 
     def match_line(self, path: str, text: str) -> list[Match]:
         """All keys in ``text`` (one line of ``path``), first rule wins per key."""

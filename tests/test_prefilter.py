@@ -130,3 +130,27 @@ def test_custom_keywords_add_lines_to_the_required_ones(lines: list[str]) -> Non
         if line in _expected(line, KEYWORDS) or b"plain" in line.lower()
     ]
     assert found == expected
+
+
+_ANCHORED = [rule for rule in Engine().rules if rule.rule.anchors]
+
+
+def test_some_rules_have_anchors() -> None:
+    assert _ANCHORED
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_match_of_a_rule_holds_one_of_its_anchors(data: st.DataObject) -> None:
+    compiled = data.draw(st.sampled_from(_ANCHORED))
+    text = data.draw(st.from_regex(compiled.pattern, fullmatch=True))
+    lowered = text.lower()
+    assert any(word in lowered for word in compiled.rule.anchors)
+
+
+def test_rule_examples_hold_one_of_their_anchors() -> None:
+    key = fake_key()
+    for compiled in _ANCHORED:
+        for sample in compiled.rule.examples:
+            line = sample.format(key=key).lower()
+            assert any(word in line for word in compiled.rule.anchors), sample
