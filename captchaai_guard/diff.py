@@ -235,10 +235,15 @@ def parse_commit_line(line: bytes) -> Commit:
     return Commit(sha=fields[0].strip(), author=fields[1], email=fields[2], date=fields[3].strip())
 
 
-def _mentions_captchaai(lowered: bytes) -> bool:
+_CAPTCHA = b"captcha"
+
+
+def _mentions_captchaai(lowered: bytes, pos: int | None = None) -> bool:
     """True when an added or context line of ``lowered`` (a lower-cased
-    region of a hunk, starting at a line start) names CaptchaAI."""
-    pos = lowered.find(b"captcha")
+    region of a hunk, starting at a line start) names CaptchaAI (``pos``:
+    where "captcha" first occurs in it, when the caller has looked)."""
+    if pos is None:
+        pos = lowered.find(b"captcha")
     while pos != -1:
         tail = lowered[pos + 7 : pos + 10]
         if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
@@ -284,6 +289,12 @@ class DiffParser:
         self.keywords = tuple(keywords)  # widen the prefilter for custom rules
         self.every_line = every_line
         self.required = required  # narrow it for built-in rules
+        # A region without "captcha" needs no second pass for it in the prefilter.
+        self.without_captcha = (
+            tuple(w for w in required if w != _CAPTCHA)
+            if required is not None and _CAPTCHA in required
+            else None
+        )
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -355,10 +366,17 @@ class DiffParser:
         file = self.file
         assert file is not None
         lowered = buf[start:end].lower()
-        if not file.mentions and _mentions_captchaai(lowered):
+        required = self.required
+        if self.without_captcha is not None:
+            first = lowered.find(_CAPTCHA)  # one pass serves both questions
+            if first == -1:
+                required = self.without_captcha
+            elif not file.mentions and _mentions_captchaai(lowered, first):
+                file.mentions = True
+        elif not file.mentions and _mentions_captchaai(lowered):
             file.mentions = True
         cursor, lineno = start, self.lineno
-        lines = candidate_lines(buf, start, end, self.keywords, self.every_line, self.required, lowered)
+        lines = candidate_lines(buf, start, end, self.keywords, self.every_line, required, lowered)
         for line_start, line_end in lines:
             if line_start >= line_end or buf[line_start] != _PLUS:
                 continue
