@@ -31,7 +31,7 @@ _ENV_READ = re.compile(
 )
 _DOTENV = re.compile(r"dotenv", re.IGNORECASE)
 _HELPERS = re.compile(r"\b(?:get_api_key|KeyRotator|load_config)\s*\(")
-_OTHER_KEY_ENV = re.compile(r"key", re.IGNORECASE)
+_KEY_WORD_ANY = re.compile(r"key", re.IGNORECASE)  # any mention of "key"
 _COMMENT = re.compile(r"\s*(?:#(?![{!])|//|/\*|\*|--|REM\b|::|;)", re.IGNORECASE)
 
 _LOG_CALL = re.compile(
@@ -44,7 +44,6 @@ _LOG_CALL = re.compile(
 _KEY_NAME = re.compile(
     r"(?:api_?key|apikey|client_?key|clientkey|captcha_?ai_?(?:api_?)?key(?:_[2-9])?)", re.IGNORECASE
 )
-_KEY_WORDS = re.compile(r"key", re.IGNORECASE)  # cheap prefilter for _KEY_NAME and .value
 _SAFE_NAME = re.compile(r"mask|redact|safe|secure|hash|last|len|prefix|suffix|finger|hint", re.IGNORECASE)
 _IDENT = re.compile(r"[$@]?[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
 _DOLLAR_NAME = re.compile(r"\$\{([^}]*)\}|#\{([^}]*)\}|\$(?:env:)?([A-Za-z_]\w*)")
@@ -111,7 +110,7 @@ def other_env_key_reads(text: str) -> list[int]:
     return [
         n
         for n, line in enumerate(text.splitlines(), 1)
-        if not is_comment(line) and _ENV_READ.search(line) and _OTHER_KEY_ENV.search(line)
+        if not is_comment(line) and _ENV_READ.search(line) and _KEY_WORD_ANY.search(line)
     ]
 
 
@@ -172,10 +171,10 @@ def _raw_names(fragment: str) -> list[str]:
 def raw_key_logs(text: str) -> list[RawKeyLog]:
     """print/logging calls on one line that format a raw key variable."""
     found: list[RawKeyLog] = []
-    if not _KEY_WORDS.search(text):
+    if not _KEY_WORD_ANY.search(text):  # cheap prefilter for _KEY_NAME and .value
         return found
     for number, line in enumerate(text.splitlines(), 1):
-        if not _KEY_WORDS.search(line) or is_comment(line):
+        if not _KEY_WORD_ANY.search(line) or is_comment(line):
             continue
         for call in _LOG_CALL.finditer(line):
             head = re.sub(r"\s+", "", call.group("call"))
