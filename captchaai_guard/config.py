@@ -54,10 +54,6 @@ class Config:
     verify_url: str | None = None
     _excluded: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
 
-    def excluded(self, path: str) -> bool:
-        """True when ``path`` (relative, ``/``-separated) matches an exclude pattern."""
-        return self._excluded is not None and self._excluded(path)
-
     def include(self) -> Callable[[str], bool] | None:
         """A path filter for the scan drivers, or None when nothing is excluded."""
         if self._excluded is None:

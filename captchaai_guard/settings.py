@@ -52,9 +52,11 @@ def load(
     loaded = config.load(root, config_path)
     accepted: Baseline | None = None
     # captchaai_guard.baseline (json, datetime) is imported only when there is one to read.
-    present = root is not None and (root / BASELINE_FILE).is_file()
-    if use_baseline and (baseline_path is not None or present):
+    path = Path(baseline_path) if baseline_path is not None else None
+    if path is None and root is not None and (root / BASELINE_FILE).is_file():
+        path = root / BASELINE_FILE
+    if use_baseline and path is not None:
         from captchaai_guard import baseline
 
-        accepted = baseline.load(Path(baseline_path)) if baseline_path is not None else baseline.find(root)
+        accepted = baseline.load(path)
     return Settings(config=loaded, engine=loaded.engine(), include=loaded.include(), baseline=accepted)
