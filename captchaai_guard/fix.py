@@ -144,7 +144,7 @@ def plan_fix(root: Path, findings: Iterable[Finding]) -> Plan:
             _plan_file(plan, index, path, by_path[path], names, env, planned)
         staged = gitio.staged_paths(root)
         for tracked in sorted(index.by_path):
-            if PurePosixPath(tracked).name != ENV_FILE or tracked in plan.unstage:
+            if PurePosixPath(tracked).name != ENV_FILE:
                 continue
             if tracked in staged or (tracked == ENV_FILE and plan.env_added):
                 plan.unstage.append(tracked)
