@@ -177,10 +177,7 @@ def _read_env(root: Path, plan: Plan) -> dict[str, str]:
     return values
 
 
-def _manual(plan: Plan, path: str, line: int, reason: str, variable: str, steps: str = "") -> None:
-    if steps:
-        plan.manual.append(ManualStep(path, line, reason, steps))
-        return
+def _manual(plan: Plan, path: str, line: int, reason: str, variable: str) -> None:
     lang = language_of(path)
     name = PurePosixPath(path).name.lower()
     if name.endswith(".ipynb"):
@@ -247,7 +244,7 @@ def _plan_file(
                 f"decide which key is current: keep one {var} in {ENV_FILE} (rotate the other in the "
                 f"CaptchaAI dashboard), or give this key its own name ({var}_2 ... _9); then run fix again"
             )
-            _manual(plan, path, first.line, reason, var, steps)
+            plan.manual.append(ManualStep(path, first.line, reason, steps))
             return
     for secret, var in change.variables.items():
         if var in env:
