@@ -94,6 +94,11 @@ class Plan:
     unstage: list[str] = field(default_factory=list)
 
     @property
+    def changes(self) -> list[FileChange]:
+        """The rewritten files, then ``.gitignore`` when it changes."""
+        return [*self.files, *([self.gitignore] if self.gitignore else [])]
+
+    @property
     def env_new(self) -> bytes | None:
         if not self.env_added:
             return None
@@ -386,15 +391,13 @@ def apply_plan(plan: Plan) -> None:
         env_new = plan.env_new
         if env_new is not None and plan.env_path is not None:
             put(plan.env_path, plan.env_old, env_new, 0o600)
-        changes = [*plan.files, *([plan.gitignore] if plan.gitignore else [])]
-        for change in changes:
+        for change in plan.changes:
             if change.worktree is not None:
                 put(root / change.path, change.worktree.old, change.worktree.new, 0o644)
-        staged = [change for change in changes if change.index is not None]
-        shas = gitio.write_blobs(root, [change.index.new for change in staged if change.index])
-        gitio.set_index_entries(
-            root, [(c.index.mode, sha, c.path) for c, sha in zip(staged, shas) if c.index is not None]
-        )
+        staged = [(change.path, change.index) for change in plan.changes if change.index is not None]
+        shas = gitio.write_blobs(root, [version.new for _, version in staged])
+        entries = [(version.mode, sha, path) for (path, version), sha in zip(staged, shas)]
+        gitio.set_index_entries(root, entries)
         if plan.unstage:
             gitio.remove_from_index(root, plan.unstage)
         gitio.refresh_index(root)
@@ -457,8 +460,7 @@ def _diff(path: str, old: bytes | None, new: bytes, label: str = "") -> list[str
 def render_diff(plan: Plan) -> str:
     """The unified diff of every planned edit, keys masked."""
     out: list[str] = []
-    changes = [*plan.files, *([plan.gitignore] if plan.gitignore else [])]
-    for change in changes:
+    for change in plan.changes:
         wt, ix = change.worktree, change.index
         if wt is not None:
             out += _diff(change.path, wt.old, wt.new)
