@@ -18,8 +18,9 @@ from typing import IO, TYPE_CHECKING, TypeVar
 import click
 
 from captchaai_guard import __version__
-from captchaai_guard.errors import GitError, GuardError, OutputError
+from captchaai_guard.errors import GitError, GuardError, OutputError, redact
 from captchaai_guard.findings import Finding
+from captchaai_guard.report import isatty, use_color
 
 if TYPE_CHECKING:
     from captchaai_guard.config import Config
@@ -27,25 +28,15 @@ if TYPE_CHECKING:
     from captchaai_guard.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-_KEYLIKE = re.compile(r"[A-Za-z0-9]{32}")
 F = TypeVar("F", bound=Callable[..., object])
 PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
 _MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
 _FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
 
 
-def use_color(stream: IO[str]) -> bool:
-    """Colour only on a terminal, never with NO_COLOR (any value)."""
-    if "NO_COLOR" in os.environ:
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
 def fail(message: str) -> None:
     """Print one error line (never a key) to stderr."""
-    message = _KEYLIKE.sub(lambda m: "***" + m.group()[-4:], message)
-    click.echo(f"captchaai-guard: error: {message}", err=True)
+    click.echo(f"captchaai-guard: error: {redact(message)}", err=True)
 
 
 def _encode(text: str, encoding: str) -> bytes:
@@ -358,18 +349,13 @@ class _Tally:
 def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | None:
     """A progress bar on stderr for ``--commits``, only on a terminal and for
     the human formats (counting the range costs one cheap ``git rev-list``)."""
-    if fmt not in PROGRESS_FORMATS or not _isatty(sys.stderr):
+    if fmt not in PROGRESS_FORMATS or not isatty(sys.stderr):
         return None
     from captchaai_guard import gitio
     from captchaai_guard.progress import Progress
 
     total = gitio.count_commits(root, revisions)
     return Progress(total, sys.stderr) if total else None
-
-
-def _isatty(stream: IO[str]) -> bool:
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def _expand(paths: Sequence[str], root: Path) -> list[Path]:
@@ -416,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # typed as an option value is echoed back by click).
         shown = io.StringIO()
         exc.show(file=shown)
-        click.echo(_KEYLIKE.sub(lambda m: "***" + m.group()[-4:], shown.getvalue()), err=True, nl=False)
+        click.echo(redact(shown.getvalue()), err=True, nl=False)
         return EXIT_ERROR
     except OutputError as exc:
         _silence_stdout()

@@ -41,9 +41,9 @@ def _clean_report(fmt: str) -> str | None:
 
     if os.path.lexists(hook.BASELINE_FILE) or not hook.clean_quickly((), os.environ):
         return None
-    from captchaai_guard.report import Summary, renderer
+    from captchaai_guard.report import Summary, renderer, use_color
 
-    color = fmt == "text" and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    color = fmt == "text" and use_color(sys.stdout)
     return renderer(fmt)([], Summary(source="staged changes", color=color))
 
 

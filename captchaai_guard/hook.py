@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 
-from captchaai_guard.errors import GuardError
+from captchaai_guard.errors import GuardError, redact
 
 # Only os, sys and the errors at import time: a commit without anything key-like is
 # settled by the fast path below before the scan modules are imported.
@@ -245,19 +245,12 @@ def pre_push(args: Sequence[str], stdin: IO[str]) -> tuple[list[Finding], str]:
     return ctx.accepted(list(_unique(findings))), f"commits being pushed{target}"
 
 
-def _use_color(stream: IO[str]) -> bool:
-    if "NO_COLOR" in os.environ:
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
 def report(findings: Sequence[Finding], source: str, mode: str, stream: IO[str]) -> None:
-    from captchaai_guard.report import Summary, renderer
+    from captchaai_guard.report import Summary, renderer, use_color
 
     pushing = mode == "pre-push" or source.startswith("commits")
     # hook=True adds the `git commit --no-verify` escape hatch; a push has its own.
-    summary = Summary(source=source, color=_use_color(stream), hook=not pushing)
+    summary = Summary(source=source, color=use_color(stream), hook=not pushing)
     text = renderer("text")(findings, summary)
     if pushing:
         text += PUSH_NOTE
@@ -266,10 +259,7 @@ def report(findings: Sequence[Finding], source: str, mode: str, stream: IO[str])
 
 
 def _error(message: str) -> int:
-    import re
-
-    message = re.sub(r"[A-Za-z0-9]{32}", lambda m: "***" + m.group()[-4:], message)
-    sys.stderr.write(f"captchaai-guard: error: {message}\n")
+    sys.stderr.write(f"captchaai-guard: error: {redact(message)}\n")
     sys.stderr.flush()
     return EXIT_ERROR
 

@@ -7,6 +7,7 @@ and is imported only when asked for.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Sequence
 
 TYPE_CHECKING = False
@@ -14,6 +15,17 @@ if TYPE_CHECKING:
     from captchaai_guard.findings import Finding
 
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
+
+
+
+def isatty(stream: object) -> bool:
+    check = getattr(stream, "isatty", None)
+    return bool(check and check())
+
+
+def use_color(stream: object) -> bool:
+    """Colour only on a terminal, never with NO_COLOR (any value)."""
+    return "NO_COLOR" not in os.environ and isatty(stream)
 
 
 class Summary:
