@@ -94,6 +94,11 @@ class Plan:
     unstage: list[str] = field(default_factory=list)
 
     @property
+    def changes(self) -> list[FileChange]:
+        """The rewritten files, then ``.gitignore`` when it changes."""
+        return [*self.files, *([self.gitignore] if self.gitignore else [])]
+
+    @property
     def env_new(self) -> bytes | None:
         if not self.env_added:
             return None
@@ -144,7 +149,7 @@ def plan_fix(root: Path, findings: Iterable[Finding]) -> Plan:
             _plan_file(plan, index, path, by_path[path], names, env, planned)
         staged = gitio.staged_paths(root)
         for tracked in sorted(index.by_path):
-            if PurePosixPath(tracked).name != ENV_FILE or tracked in plan.unstage:
+            if PurePosixPath(tracked).name != ENV_FILE:
                 continue
             if tracked in staged or (tracked == ENV_FILE and plan.env_added):
                 plan.unstage.append(tracked)
@@ -177,10 +182,7 @@ def _read_env(root: Path, plan: Plan) -> dict[str, str]:
     return values
 
 
-def _manual(plan: Plan, path: str, line: int, reason: str, variable: str, steps: str = "") -> None:
-    if steps:
-        plan.manual.append(ManualStep(path, line, reason, steps))
-        return
+def _manual(plan: Plan, path: str, line: int, reason: str, variable: str) -> None:
     lang = language_of(path)
     name = PurePosixPath(path).name.lower()
     if name.endswith(".ipynb"):
@@ -247,7 +249,7 @@ def _plan_file(
                 f"decide which key is current: keep one {var} in {ENV_FILE} (rotate the other in the "
                 f"CaptchaAI dashboard), or give this key its own name ({var}_2 ... _9); then run fix again"
             )
-            _manual(plan, path, first.line, reason, var, steps)
+            plan.manual.append(ManualStep(path, first.line, reason, steps))
             return
     for secret, var in change.variables.items():
         if var in env:
@@ -389,15 +391,13 @@ def apply_plan(plan: Plan) -> None:
         env_new = plan.env_new
         if env_new is not None and plan.env_path is not None:
             put(plan.env_path, plan.env_old, env_new, 0o600)
-        changes = [*plan.files, *([plan.gitignore] if plan.gitignore else [])]
-        for change in changes:
+        for change in plan.changes:
             if change.worktree is not None:
                 put(root / change.path, change.worktree.old, change.worktree.new, 0o644)
-        staged = [change for change in changes if change.index is not None]
-        shas = gitio.write_blobs(root, [change.index.new for change in staged if change.index])
-        gitio.set_index_entries(
-            root, [(c.index.mode, sha, c.path) for c, sha in zip(staged, shas) if c.index is not None]
-        )
+        staged = [(change.path, change.index) for change in plan.changes if change.index is not None]
+        shas = gitio.write_blobs(root, [version.new for _, version in staged])
+        entries = [(version.mode, sha, path) for (path, version), sha in zip(staged, shas)]
+        gitio.set_index_entries(root, entries)
         if plan.unstage:
             gitio.remove_from_index(root, plan.unstage)
         gitio.refresh_index(root)
@@ -460,8 +460,7 @@ def _diff(path: str, old: bytes | None, new: bytes, label: str = "") -> list[str
 def render_diff(plan: Plan) -> str:
     """The unified diff of every planned edit, keys masked."""
     out: list[str] = []
-    changes = [*plan.files, *([plan.gitignore] if plan.gitignore else [])]
-    for change in changes:
+    for change in plan.changes:
         wt, ix = change.worktree, change.index
         if wt is not None:
             out += _diff(change.path, wt.old, wt.new)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from captchaai_guard import gitio
-from captchaai_guard.cli import baseline_options, config_option
+from captchaai_guard.cli import _expand, baseline_options, config_option, load_settings
 from captchaai_guard.findings import mask
 from captchaai_guard.fix import ENV_FILE, GITIGNORE, Plan, apply_plan, plan_fix, render_diff
 from captchaai_guard.scan import scan_files, scan_staged
 
-EXIT_CLEAN, EXIT_MANUAL, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_MANUAL = 0, 1
 
 
 @click.command("fix", short_help="Move the keys into .env and read them from the environment.")
@@ -40,8 +40,6 @@ def fix(
     Exit codes: 0 fixed and the staged changes are clean, 1 something needs
     manual steps, 2 error.
     """
-    from captchaai_guard.cli import _expand, load_settings
-
     root = gitio.repo_root()
     setup = load_settings(root, config_path, baseline_path, no_baseline)
     engine, include = setup.engine, setup.include

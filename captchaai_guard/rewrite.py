@@ -352,9 +352,9 @@ def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
     heredocs = _shell_heredocs(lines) if kind == "shell" else {}
     jsx = path.lower().endswith((".jsx", ".tsx"))
     used: dict[str, str] = {}
+    patterns = [(secret, var, _key_pattern(secret)) for secret, var in names.items()]
     for idx, line in enumerate(lines):
-        for secret, var in names.items():
-            pattern = _key_pattern(secret)
+        for secret, var, pattern in patterns:
             for _ in range(len(line)):
                 m = pattern.search(line)
                 if m is None:
