@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from captchaai_guard.cli import config_option, emit, load_settings
+from captchaai_guard.cli import config_option, load_settings
 from captchaai_guard.errors import GuardError
+from captchaai_guard.output import emit
 
 
 @click.command()

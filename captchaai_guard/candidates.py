@@ -1,15 +1,20 @@
 """Fast prefilter: which lines of a buffer could hold a key?
 
-Every built-in rule needs a run of at least 32 letters and digits and one of
-its keywords on the same line. Both are looked for in C, over whole blocks:
+A built-in rule reports 32 letters and digits that stand whole (see
+``engine._stands_whole``) on a line holding one of its keywords. So a line
+is a candidate only when it holds a run of exactly 32 letters and digits
+(or 33 whose first is the ``n``, ``r`` or ``t`` of a JSON escape such as
+``\\n``, which the engine reads as a space) and one of the ``required``
+words. Both are looked for in C, over whole blocks:
 
 * ``bytes.translate`` maps letters and digits to ``a`` and everything else
-  to a space; runs are then found with ``bytes.find``.
-* with ``required`` words (the engine's built-in keywords), the block is
-  lowered once and every word found in it with ``bytes.find``; only a line
-  holding one is checked for a run (its own ``translate`` and ``find``).
-  Keywords are rarer than long runs in most code (lock files, hashes,
-  base64), and checking a word per run line would cost a regex call each.
+  to a space; ``bytes.find`` then jumps from one run of 32 or more to the
+  next, and from its start to its end. Runs of other lengths (hashes,
+  base64, long identifiers) cost two C calls each and nothing more.
+* only a line with a run of the right length is lowered and searched for
+  the words (ASCII case-insensitive), or let through when it holds a
+  non-ASCII byte (rules lower lines as text, where KELVIN SIGN lowers to
+  ``k``).
 
 Custom rules widen the net: lines holding one of their ``keywords`` are
 candidates too, and ``every_line`` yields every line. Only candidate lines
@@ -18,13 +23,19 @@ are ever decoded or handed to the rule regexes.
 
 from __future__ import annotations
 
-import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate
 
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TABLE = bytes(0x61 if i in _ALNUM else 0x20 for i in range(256))
 _RUN = b"a" * 32
-_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_EXACT = b" " + _RUN + b" "
+_ESCAPED = b" " + _RUN + b"a "
+_WINDOW = 29_000
+_SPACE = 0x20
+_BACKSLASH = 0x5C
+_ESCAPES = frozenset(b"nrt")
 KEY_LENGTH = 32
 
 
@@ -32,9 +43,7 @@ def keyword_set(words: Iterable[str]) -> tuple[bytes, ...]:
     """The lower-cased words to look for; a word that contains another word
     is left out (the shorter one finds it)."""
     unique = {w.lower() for w in words if w}
-    return tuple(
-        sorted(w.encode("utf-8") for w in unique if not any(o != w and o in w for o in unique))
-    )
+    return tuple(sorted(w.encode("utf-8") for w in unique if not any(o != w and o in w for o in unique)))
 
 
 def candidate_lines(
@@ -45,16 +54,20 @@ def candidate_lines(
     every_line: bool = False,
     required: Sequence[bytes] | None = None,
     lowered: bytes | None = None,
+    mapped: bytes | None = None,
 ) -> Iterator[tuple[int, int]]:
-    """Yield ``(line_start, line_end)`` of each line in ``buf[start:end]``
-    holding a run of 32 or more letters and digits, once per line, in order.
+    """Yield ``(line_start, line_end)`` of the candidate lines of
+    ``buf[start:end]`` (``start`` is a line start), once per line, in order.
 
-    ``required`` (lower-case words): a line with a run counts only when it
-    also holds one of them, ASCII case-insensitive, or any non-ASCII byte
-    (rules lower lines as text, where KELVIN SIGN lowers to ``k``).
+    Without ``required``: every line with a run of 32 or more letters and
+    digits. With ``required`` (lower-case words, for the built-in rules):
+    the lines with a run that could stand whole as a key and one of the
+    words or a non-ASCII byte (see the module docstring).
     ``keywords`` (lower-case) add the lines holding one of them, run or not,
     and ``every_line`` yields them all (custom rules).
-    ``lowered`` may pass ``buf[start:end].lower()`` when the caller has it.
+    ``lowered`` (``buf.lower()``) and ``mapped`` (:func:`runs_map` of
+    ``buf``) may be passed when the caller has them: one pass over a block
+    serves all its regions.
     ``line_end`` is the index of the newline (or ``end``).
     """
     if end is None:
@@ -63,73 +76,125 @@ def candidate_lines(
         yield from _all_lines(buf, start, end)
         return
     if keywords:
-        yield from _with_keywords(buf, start, end, keywords, required, lowered)
+        yield from _with_keywords(buf, start, end, keywords, required, lowered, mapped)
         return
     if end - start < KEY_LENGTH:
         return
+    if mapped is None:
+        mapped = runs_map(buf)
     if required is None:
-        yield from _run_lines(buf, start, end)
+        yield from _run_lines(buf, start, end, mapped)
     else:
-        yield from _required_lines(buf, start, end, required, lowered)
+        yield from _required_lines(buf, start, end, required, mapped)
 
 
-def _run_lines(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
-    mapped = buf[start:end].translate(_TABLE)
-    pos = mapped.find(_RUN)
+def runs_map(buf: bytes) -> bytes:
+    """``buf`` with letters and digits as ``a`` and every other byte a space."""
+    return buf.translate(_TABLE)
+
+
+def _run_lines(buf: bytes, start: int, end: int, mapped: bytes) -> Iterator[tuple[int, int]]:
+    pos = mapped.find(_RUN, start, end)
     while pos != -1:
-        absolute = start + pos
-        line_start = buf.rfind(b"\n", start, absolute) + 1
+        line_start = buf.rfind(b"\n", start, pos) + 1
         if line_start == 0:
             line_start = start
-        line_end = buf.find(b"\n", absolute, end)
+        line_end = buf.find(b"\n", pos, end)
         if line_end == -1:
             line_end = end
         yield line_start, line_end
-        pos = mapped.find(_RUN, line_end - start)
+        pos = mapped.find(_RUN, line_end, end)
+
+
+def _whole_runs(mapped: bytes, needle: bytes, start: int, end: int) -> list[int]:
+    """Where the runs ``needle`` frames (``" " + run + " "``) start in
+    ``mapped[start:end]``; a run may touch ``start`` or ``end`` only at the
+    ends of ``mapped``.
+
+    ``find`` is called on windows shorter than 30,000 bytes, where CPython
+    uses its skip-ahead search (a space at the end of the window skips the
+    whole needle); on longer ones it switches to two-way, several times
+    slower on a text of two letters. Windows overlap by the needle's length.
+    """
+    found: list[int] = []
+    run = needle[1:-1]
+    size = len(run)
+    if start == 0 and mapped.startswith(run) and mapped[size : size + 1] in (b"", b" "):
+        found.append(0)
+    find, step = mapped.find, len(needle) - 1
+    # The spaces framing a run may lie just outside [start, end).
+    pos, limit = max(start - 1, 0), min(end + 1, len(mapped))
+    while pos < limit:
+        stop = min(pos + _WINDOW, limit)
+        hit = find(needle, pos, stop)
+        if hit == -1:
+            if stop >= limit:
+                break
+            pos = stop - step
+        else:
+            found.append(hit + 1)
+            pos = hit + step
+    last = len(mapped) - size
+    if (
+        end == len(mapped)
+        and last >= start
+        and last > 0
+        and mapped.endswith(run)
+        and mapped[last - 1] == _SPACE
+    ):
+        found.append(last)
+    return found
 
 
 def _required_lines(
-    buf: bytes, start: int, end: int, required: Sequence[bytes], lowered: bytes | None
+    buf: bytes, start: int, end: int, required: Sequence[bytes], mapped: bytes
 ) -> Iterator[tuple[int, int]]:
-    if lowered is None:
-        lowered = buf[start:end].lower()
-    find, rfind = lowered.find, lowered.rfind
-    size = len(lowered)
-    lines: dict[int, int] = {}  # line start -> line end, in the block
-
-    def visit(pos: int) -> int:
-        line_start = rfind(b"\n", 0, pos) + 1
-        line_end = find(b"\n", pos)
+    hits = _whole_runs(mapped, _EXACT, start, end)
+    if buf.find(b"\\", start, end) != -1:
+        # JSON-escaped text: the engine reads ``\\n<key>`` as `` <key>``.
+        escaped = [
+            at
+            for at in _whole_runs(mapped, _ESCAPED, start, end)
+            if at > start and buf[at - 1] == _BACKSLASH and buf[at] in _ESCAPES
+        ]
+        if escaped:
+            hits = sorted(hits + escaped)
+    starts: list[int] = []  # the lines with a run that could be a key
+    ends: list[int] = []
+    rfind, find = buf.rfind, buf.find
+    line_end = -1
+    for at in hits:
+        if at <= line_end:
+            continue  # that line is in already
+        line_start = rfind(b"\n", start, at) + 1
+        starts.append(line_start if line_start else start)
+        line_end = find(b"\n", at, end)
         if line_end == -1:
-            line_end = size
-        if (
-            line_end - line_start >= KEY_LENGTH
-            and line_start not in lines
-            and lowered[line_start:line_end].translate(_TABLE).find(_RUN) != -1
-        ):
-            lines[line_start] = line_end
-        return line_end
+            line_end = end
+        ends.append(line_end)
+    if starts:
+        yield from _holding(buf, starts, ends, required)
 
+
+def _holding(
+    buf: bytes, starts: list[int], ends: list[int], required: Sequence[bytes]
+) -> Iterator[tuple[int, int]]:
+    """The lines ``buf[starts[i]:ends[i]]`` holding a required word or a
+    non-ASCII byte: the words are looked for once, in all lines joined."""
+    lines = [buf[s:e] for s, e in zip(starts, ends)]
+    joined = b"\n".join(lines).lower()
+    offsets = list(accumulate([len(line) + 1 for line in lines], initial=0))
+    chosen: set[int] = set()
     for word in required:
-        pos = find(word)
+        pos = joined.find(word)
         while pos != -1:
-            line_start = rfind(b"\n", 0, pos) + 1  # (visit, inlined: this loop is hot)
-            line_end = find(b"\n", pos)
-            if line_end == -1:
-                line_end = size
-            if (
-                line_end - line_start >= KEY_LENGTH
-                and line_start not in lines
-                and lowered[line_start:line_end].translate(_TABLE).find(_RUN) != -1
-            ):
-                lines[line_start] = line_end
-            pos = find(word, line_end)
-    if not lowered.isascii():
-        match = _NON_ASCII.search(lowered)
-        while match is not None:
-            match = _NON_ASCII.search(lowered, visit(match.start()))
-    for line_start in sorted(lines):
-        yield start + line_start, start + lines[line_start]
+            index = bisect_right(offsets, pos) - 1
+            chosen.add(index)
+            pos = joined.find(word, offsets[index + 1])
+    if not joined.isascii():
+        chosen.update(i for i, line in enumerate(lines) if not line.isascii())
+    for index in sorted(chosen):
+        yield starts[index], ends[index]
 
 
 def _all_lines(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -157,15 +222,16 @@ def _with_keywords(
     keywords: Sequence[bytes],
     required: Sequence[bytes] | None,
     lowered: bytes | None,
+    mapped: bytes | None,
 ) -> Iterator[tuple[int, int]]:
     """Candidate lines plus the lines holding a keyword, once each, in order."""
     if lowered is None:
-        lowered = buf[start:end].lower()
-    lines = dict.fromkeys(candidate_lines(buf, start, end, required=required, lowered=lowered))
+        lowered = buf.lower()
+    lines = dict.fromkeys(candidate_lines(buf, start, end, required=required, mapped=mapped))
     for word in keywords:
-        pos = lowered.find(word)
+        pos = lowered.find(word, start, end)
         while pos != -1:
-            line = _line_of(buf, start, end, start + pos)
+            line = _line_of(buf, start, end, pos)
             lines[line] = None
-            pos = lowered.find(word, line[1] - start)
+            pos = lowered.find(word, line[1], end)
     yield from sorted(lines)

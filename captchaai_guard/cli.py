@@ -13,13 +13,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from captchaai_guard import __version__
 from captchaai_guard.errors import GitError, GuardError, OutputError, redact
 from captchaai_guard.findings import Finding
+from captchaai_guard.output import emit
 from captchaai_guard.report import isatty, use_color
 
 if TYPE_CHECKING:
@@ -37,49 +38,6 @@ _FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab
 def fail(message: str) -> None:
     """Print one error line (never a key) to stderr."""
     click.echo(f"captchaai-guard: error: {redact(message)}", err=True)
-
-
-def _encode(text: str, encoding: str) -> bytes:
-    """Paths git gave as raw bytes come back as they were; nothing fails."""
-    try:
-        return text.encode(encoding, "surrogateescape")
-    except (UnicodeEncodeError, LookupError):
-        return text.encode("utf-8", "replace")
-
-
-def _write_all(stream: IO[bytes], data: bytes) -> None:
-    """Write every byte or raise: a short write must not go unnoticed."""
-    view = memoryview(data)
-    while view:
-        written = stream.write(view)
-        if not written:
-            raise OSError("short write")
-        view = view[written:]
-    stream.flush()
-
-
-def emit(text: str, output: str | None) -> None:
-    """Write the report; raise OutputError when it cannot be written whole."""
-    if output is None or output == "-":
-        stream = sys.stdout
-        if stream is None:
-            raise OutputError("standard output is closed; the report was not written")
-        try:
-            stream.flush()
-            binary = getattr(stream, "buffer", None)
-            data = _encode(text, getattr(stream, "encoding", None) or "utf-8")
-            if binary is None:
-                stream.write(data.decode("utf-8", "replace"))
-                stream.flush()
-            else:
-                _write_all(binary, data)
-        except (OSError, ValueError):
-            raise OutputError("output closed before the report was written") from None
-        return
-    try:
-        Path(output).write_bytes(_encode(text, "utf-8"))
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # Sub-commands that live in their own modules, imported only when used:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from captchaai_guard.candidates import candidate_lines
+from captchaai_guard.candidates import candidate_lines, runs_map
 
 if TYPE_CHECKING:
     from typing import IO
@@ -238,20 +238,40 @@ def parse_commit_line(line: bytes) -> Commit:
 _CAPTCHA = b"captcha"
 
 
-def _mentions_captchaai(lowered: bytes, pos: int | None = None) -> bool:
-    """True when an added or context line of ``lowered`` (a lower-cased
-    region of a hunk, starting at a line start) names CaptchaAI (``pos``:
-    where "captcha" first occurs in it, when the caller has looked)."""
-    if pos is None:
-        pos = lowered.find(b"captcha")
+def _mentions_captchaai(lowered: bytes, start: int, end: int) -> bool:
+    """True when an added or context line of ``lowered[start:end]`` (a
+    lower-cased region of a hunk, ``start`` a line start) names CaptchaAI."""
+    pos = lowered.find(_CAPTCHA, start, end)
     while pos != -1:
         tail = lowered[pos + 7 : pos + 10]
         if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
-            line_start = lowered.rfind(b"\n", 0, pos) + 1
+            line_start = max(lowered.rfind(b"\n", start, pos) + 1, start)
             if lowered[line_start] != _MINUS:
                 return True
-        pos = lowered.find(b"captcha", pos + 7)
+        pos = lowered.find(_CAPTCHA, pos + 7, end)
     return False
+
+
+class _Block:
+    """A block being parsed, with the whole-block passes its regions share,
+    each made on first use."""
+
+    __slots__ = ("_lowered", "_mapped", "buf")
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self._lowered: bytes | None = None
+        self._mapped: bytes | None = None
+
+    def lowered(self) -> bytes:
+        if self._lowered is None:
+            self._lowered = self.buf.lower()
+        return self._lowered
+
+    def mapped(self) -> bytes:
+        if self._mapped is None:
+            self._mapped = runs_map(self.buf)
+        return self._mapped
 
 
 def _new_lines(buf: bytes, start: int, end: int, added_only: bool = False) -> int:
@@ -269,11 +289,11 @@ def _new_lines(buf: bytes, start: int, end: int, added_only: bool = False) -> in
     return first + buf.count(b"\n+", start, end) + buf.count(b"\n ", start, end)
 
 
-def _boundaries(buf: bytes) -> list[int]:
-    """Start offsets of the lines of ``buf`` that open a file, a hunk or a
-    commit, in order."""
-    bounds = [0] if buf.startswith((b"diff --git ", b"@@ ", b"\x1f")) else []
-    bounds += [m.start() + 1 for m in _BOUNDARY.finditer(buf)]
+def _boundaries(buf: bytes, start: int, end: int) -> list[int]:
+    """Start offsets of the lines of ``buf[start:end]`` that open a file, a
+    hunk or a commit, in order (``start`` is a line start)."""
+    bounds = [start] if buf.startswith((b"diff --git ", b"@@ ", b"\x1f"), start, end) else []
+    bounds += [m.start() + 1 for m in _BOUNDARY.finditer(buf, start, end)]
     return bounds
 
 
@@ -289,12 +309,6 @@ class DiffParser:
         self.keywords = tuple(keywords)  # widen the prefilter for custom rules
         self.every_line = every_line
         self.required = required  # narrow it for built-in rules
-        # A region without "captcha" needs no second pass for it in the prefilter.
-        self.without_captcha = (
-            tuple(w for w in required if w != _CAPTCHA)
-            if required is not None and _CAPTCHA in required
-            else None
-        )
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -303,6 +317,7 @@ class DiffParser:
         # The uncounted tail (block, from, to, added_only) of the current hunk in the previous
         # block: lines are counted only when a later candidate in the same hunk needs its number.
         self.uncounted: tuple[bytes, int, int, bool] | None = None
+        self.block: _Block | None = None  # the block being fed
 
     def _end_file(self) -> Iterator[Event]:
         if self.file is not None:
@@ -310,16 +325,22 @@ class DiffParser:
         self.file = None
         self.in_hunk = False
 
-    def feed(self, buf: bytes) -> Iterator[Event]:
-        """Parse ``buf``, which must start at a line start and end after a
-        line break (or be the final block of the stream)."""
-        bounds = _boundaries(buf)
-        if not bounds or bounds[0] != 0:
+    def feed(self, buf: bytes, start: int = 0, end: int | None = None) -> Iterator[Event]:
+        """Parse ``buf[start:end]``, which must start at a line start and end
+        after a line break (or be the final block of the stream)."""
+        if end is None:
+            end = len(buf)
+        if start >= end:
+            return
+        self.block = _Block(buf)
+        bounds = _boundaries(buf, start, end)
+        if not bounds or bounds[0] != start:
             # The block opens inside the section the previous block left off.
-            yield from self._region(buf, 0, bounds[0] if bounds else len(buf))
-        for start, end in zip(bounds, [*bounds[1:], len(buf)]):
-            body = yield from self._structural(buf, start, end)
-            yield from self._region(buf, body, end)
+            yield from self._region(buf, start, bounds[0] if bounds else end)
+        for first, last in zip(bounds, [*bounds[1:], end]):
+            body = yield from self._structural(buf, first, last)
+            yield from self._region(buf, body, last)
+        self.block = None
 
     def _region(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
         if start >= end or self.file is None:
@@ -365,18 +386,21 @@ class DiffParser:
     def _hunk_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
         file = self.file
         assert file is not None
-        lowered = buf[start:end].lower()
-        required = self.required
-        if self.without_captcha is not None:
-            first = lowered.find(_CAPTCHA)  # one pass serves both questions
-            if first == -1:
-                required = self.without_captcha
-            elif not file.mentions and _mentions_captchaai(lowered, first):
-                file.mentions = True
-        elif not file.mentions and _mentions_captchaai(lowered):
-            file.mentions = True
+        block = self.block
+        assert block is not None
+        if not file.mentions:  # settled once per file
+            file.mentions = _mentions_captchaai(block.lowered(), start, end)
         cursor, lineno = start, self.lineno
-        lines = candidate_lines(buf, start, end, self.keywords, self.every_line, required, lowered)
+        lines = candidate_lines(
+            buf,
+            start,
+            end,
+            self.keywords,
+            self.every_line,
+            self.required,
+            block.lowered() if self.keywords else None,
+            block.mapped(),
+        )
         for line_start, line_end in lines:
             if line_start >= line_end or buf[line_start] != _PLUS:
                 continue
@@ -427,13 +451,25 @@ def parse_stream(
         data = stream.read(block_size)
         if not data:
             break
-        data = rest + data if rest else data
+        start = 0
+        if rest:
+            # The line cut at the end of the previous read, completed on its
+            # own: the block itself is never copied.
+            first = data.find(b"\n") + 1
+            if first == 0:
+                rest += data
+                continue
+            yield from parser.feed(clean(rest + data[:first]))
+            rest, start = b"", first
         cut = data.rfind(b"\n") + 1
-        if cut == 0:
-            rest = data
+        if cut <= start:
+            rest = data[start:]
             continue
         rest = data[cut:]
-        yield from parser.feed(clean(data[:cut]))
+        if strip_color:
+            yield from parser.feed(clean(data[start:cut]))
+        else:
+            yield from parser.feed(data, start, cut)
     if rest:
         yield from parser.feed(clean(rest) + b"\n")
     yield from parser.close()

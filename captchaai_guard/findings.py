@@ -88,7 +88,6 @@ class Finding:
         end = start + MAX_SHOWN_LINE
         return ("..." if start else "") + line[start:end] + ("..." if end < len(line) else "")
 
-
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.rule_id, self.path, self.secret)

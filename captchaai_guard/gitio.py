@@ -13,8 +13,9 @@ import functools
 import os
 import subprocess
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from captchaai_guard import early
 from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
 from captchaai_guard.errors import GitError
 from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
@@ -24,26 +25,6 @@ if TYPE_CHECKING:
     from typing import IO
 
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
-
-
-# git writes ahead into the pipe while we scan the block read before; with
-# the default 64 KiB pipe it would wait for us after every 64 KiB.
-PIPE_SIZE = 1 << 20
-
-
-def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
-    """Enlarge a pipe's buffer where the system allows it (Linux); else leave it."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
-        return
-    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if setter is None:
-        return
-    try:
-        fcntl.fcntl(fd, setter, size)
-    except OSError:  # above /proc/sys/fs/pipe-max-size, or not permitted
-        return
 
 
 def _first_line(text: bytes) -> str:
@@ -97,6 +78,13 @@ class _ErrorFile:
         except OSError:
             self.handle = None
 
+    @classmethod
+    def adopt(cls, fd: int | None) -> _ErrorFile:
+        """The file the fast path's git writes its errors to (None: dropped)."""
+        errors = cls.__new__(cls)
+        errors.handle = os.fdopen(fd, "w+b") if fd is not None else None
+        return errors
+
     def target(self) -> IO[bytes] | int:
         return self.handle if self.handle is not None else subprocess.DEVNULL
 
@@ -115,8 +103,35 @@ class _ErrorFile:
             self.handle = None
 
 
+class _Spawned:
+    """A git process started with ``os.posix_spawn`` (the fast path's), with
+    the part of :class:`subprocess.Popen` a :class:`GitStream` uses."""
+
+    def __init__(self, pid: int, status: int | None = None) -> None:
+        self.pid = pid
+        self.returncode = status
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, 9)
+
+
 class GitStream:
-    """A git process whose stdout is read as a stream.
+    """A git process whose stdout is read as a stream (ahead, in a thread).
 
     :meth:`finish` must be called after reading; it raises when git failed or
     was killed, so a scan that did not see the whole diff never passes.
@@ -124,6 +139,13 @@ class GitStream:
 
     def __init__(self, args: Sequence[str], cwd: str | Path | None = None) -> None:
         self.args = list(args)
+        started = _take_early(self.args, cwd)
+        if started is not None:
+            self.errors = _ErrorFile.adopt(started.errors)
+            self.proc: subprocess.Popen[bytes] | _Spawned = _Spawned(started.pid, started.status)
+            self.reader = started.reader or early.AheadReader(None, started.head)
+            self.stdout: IO[bytes] = cast("IO[bytes]", self.reader)
+            return
         self.errors = _ErrorFile()
         try:
             self.proc = subprocess.Popen(
@@ -141,12 +163,14 @@ class GitStream:
             self.errors.close()
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
-        grow_pipe(self.proc.stdout.fileno())
-        self.stdout: IO[bytes] = self.proc.stdout
+        fd = os.dup(self.proc.stdout.fileno())
+        self.proc.stdout.close()
+        self.reader = early.AheadReader(fd)
+        self.stdout = cast("IO[bytes]", self.reader)
 
     def finish(self) -> None:
-        self.stdout.close()
         code = self.proc.wait()
+        self.reader.close()
         err = self.errors.read()
         self.errors.close()
         if code < 0:
@@ -155,11 +179,26 @@ class GitStream:
             raise GitError(f"git {self.args[0]} failed: {_first_line(err)}")
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        self.proc.kill()
         self.proc.wait()
-        self.stdout.close()
+        self.reader.close()
         self.errors.close()
+
+
+def _take_early(args: Sequence[str], cwd: str | Path | None) -> early.Started | None:
+    """The same git command, started early by the fast path, if there is one."""
+    started = early.take()
+    if started is None:
+        return None
+    if (
+        cwd is not None
+        and started.argv == git_argv(args)
+        and started.env == git_env()
+        and os.path.realpath(started.cwd) == os.path.realpath(cwd)
+    ):
+        return started
+    started.discard()
+    return None
 
 
 def repo_root(cwd: str | Path | None = None) -> Path:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import sys
 
+from captchaai_guard import early
 from captchaai_guard.errors import GuardError, redact
 
 # Only os, sys and the errors at import time: a commit without anything key-like is
@@ -315,9 +316,20 @@ def _plain_without_keys(path: str) -> bool:
     return not _needs_scan(data, added_only=False)
 
 
-def _staged_diff() -> bytes | None:
-    """The staged diff as the scan asks for it, or None when git failed or
-    it is larger than :data:`QUICK_LIMIT` (errors are left to the full path)."""
+def _error_file() -> int | None:
+    """An anonymous file for git's errors (Linux), else None (dropped)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(os.environ.get("TMPDIR") or "/tmp", flag | os.O_RDWR, 0o600)
+    except OSError:
+        return None
+
+
+def _start_staged_diff() -> early.Started | None:
+    """Start the staged diff as the scan asks for it and read up to
+    :data:`QUICK_LIMIT` of it (None: git could not be started here)."""
     from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
 
     read_end, write_end = os.pipe()
@@ -325,16 +337,22 @@ def _staged_diff() -> bytes | None:
         os.close(read_end)
         os.close(write_end)
         return None
+    errors = _error_file()
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_DUP2, write_end, 1),
-        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_DUP2, errors, 2)
+        if errors is not None
+        else (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
     ]
+    argv = git_argv(["diff", "--cached", *DIFF_FLAGS])
+    env = git_env()
     try:
-        argv = git_argv(["diff", "--cached", *DIFF_FLAGS])
-        pid = os.posix_spawnp("git", argv, git_env(), file_actions=actions)
+        pid = os.posix_spawnp("git", argv, env, file_actions=actions)
     except OSError:
         os.close(read_end)
+        if errors is not None:
+            os.close(errors)
         return None
     finally:
         os.close(write_end)
@@ -346,12 +364,17 @@ def _staged_diff() -> bytes | None:
                 break
             chunks.append(chunk)
             size += len(chunk)
-    finally:
-        os.close(read_end)  # a larger diff: git stops on the closed pipe
-    _, status = os.waitpid(pid, 0)
-    if status != 0 or size > QUICK_LIMIT:
+    except OSError:
+        os.close(read_end)
+        started = early.Started(argv, env, os.getcwd(), pid, None, b"", None, errors)
+        started.discard()
         return None
-    return b"".join(chunks)
+    head = b"".join(chunks)
+    if size > QUICK_LIMIT:  # git is still writing: the scan goes on from here
+        return early.Started(argv, env, os.getcwd(), pid, read_end, head, None, errors)
+    os.close(read_end)
+    _, status = os.waitpid(pid, 0)
+    return early.Started(argv, env, os.getcwd(), pid, None, head, os.waitstatus_to_exitcode(status), errors)
 
 
 def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
@@ -362,6 +385,8 @@ def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
     configuration (custom rules need neither run nor keyword) and where ``posix_spawn`` exists.
     Named files without staged changes are scanned whole by the full path:
     here every named file must hold no run either.
+    When the diff cannot be settled here, the running git is kept (see
+    :mod:`captchaai_guard.early`) for the full scan to go on reading.
     """
     if environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF"):
         return False
@@ -371,8 +396,17 @@ def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
         return False
     if not all(_plain_without_keys(name) for name in files if os.path.isfile(name)):
         return False
-    diff = _staged_diff()
-    return diff is not None and b"Binary files " not in diff and not _needs_scan(diff, added_only=True)
+    started = _start_staged_diff()
+    if started is None:
+        return False
+    if started.status != 0 and started.fd is None:  # git failed: the full path reports it
+        started.discard()
+        return False
+    if started.fd is None and b"Binary files " not in started.head and not _needs_scan(started.head, True):
+        started.discard()
+        return True
+    early.keep(started)
+    return False
 
 
 def _load_site() -> None:
@@ -412,6 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error("interrupted")
     except Exception as exc:  # fail closed, one line, no traceback
         return _error(f"internal error ({type(exc).__name__}): {exc}")
+    finally:
+        early.discard()  # a git the scan did not take
 
 
 def run() -> None:

@@ -285,7 +285,7 @@ RULES: tuple[Rule, ...] = (
         counter_examples=(
             'solver = TwoCaptcha(os.environ["CAPTCHAAI_API_KEY"])',
             'solver = TwoCaptcha("{key}{key}")  # ocr.captchaai.com',
-            'solver = TwoCaptcha(cache_key)  # ocr.captchaai.com',
+            "solver = TwoCaptcha(cache_key)  # ocr.captchaai.com",
         ),
     ),
     Rule(
@@ -358,9 +358,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         id="captchaai-prose",
         description="CaptchaAI API key quoted in prose (docs, issues, comments)",
-        regex=(
-            r"captcha[ _-]?ai\b[^\r\n]{0,30}?\bkey(?:\s+is|\s+was)?[\s:=\"'`*]{1,6}" + HEX32
-        ),
+        regex=(r"captcha[ _-]?ai\b[^\r\n]{0,30}?\bkey(?:\s+is|\s+was)?[\s:=\"'`*]{1,6}" + HEX32),
         keywords=("captcha",),
         remediation="Quote a placeholder such as <your key> instead of the key.",
         examples=(

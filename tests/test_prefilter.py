@@ -16,13 +16,18 @@ from tests.conftest import fake_key
 
 KEYWORDS = keyword_set(["key", "captcha", "captchaai.com", "token"])
 _RUN = re.compile(rb"[0-9A-Za-z]{32}")
+# A run that can stand whole as a key: exactly 32 letters and digits, or 33
+# when the first is the letter of a JSON escape (\\n, \\r, \\t) the engine reads as a space.
+_WHOLE = re.compile(
+    rb"(?<![0-9A-Za-z])[0-9A-Za-z]{32}(?![0-9A-Za-z])|(?<=\\)[nrt][0-9A-Za-z]{32}(?![0-9A-Za-z])"
+)
 
 
 def _expected(buf: bytes, keywords: tuple[bytes, ...]) -> list[bytes]:
     out = []
     for line in buf.split(b"\n"):
         lowered = line.lower()
-        if _RUN.search(line) and (not line.isascii() or any(w in lowered for w in keywords)):
+        if _WHOLE.search(line) and (not line.isascii() or any(w in lowered for w in keywords)):
             out.append(line)
     return out
 
@@ -42,6 +47,10 @@ _PIECES = st.sampled_from(
         "0123456789abcdef" * 2,
         "A" * 40,
         "deadbeef" * 3,
+        "f" * 16,
+        "n",
+        "\\",
+        "\\n",
         " ",
         "=",
         '"',
@@ -125,9 +134,7 @@ def test_custom_keywords_add_lines_to_the_required_ones(lines: list[str]) -> Non
     buf = "\n".join(lines).encode("utf-8")
     found = [buf[s:e] for s, e in candidate_lines(buf, keywords=(b"plain",), required=KEYWORDS)]
     expected = [
-        line
-        for line in buf.split(b"\n")
-        if line in _expected(line, KEYWORDS) or b"plain" in line.lower()
+        line for line in buf.split(b"\n") if line in _expected(line, KEYWORDS) or b"plain" in line.lower()
     ]
     assert found == expected
 
@@ -154,3 +161,54 @@ def test_rule_examples_hold_one_of_their_anchors() -> None:
         for sample in compiled.rule.examples:
             line = sample.format(key=key).lower()
             assert any(word in line for word in compiled.rule.anchors), sample
+
+
+_ENGINE = Engine()
+_SAMPLES = [
+    sample
+    for compiled in _ENGINE.rules
+    for sample in (*compiled.rule.examples, *compiled.rule.counter_examples)
+]
+_NOISE = st.sampled_from(
+    ["", " ", "x", "9", "\\n", "\\t", "\\\\", '\\"', "é", "\u212a", "-us6", "_", "ab" * 8]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_SAMPLES), _NOISE, _NOISE, _NOISE, st.booleans())
+def test_every_line_the_engine_reports_is_a_candidate(
+    sample: str, before: str, around: str, after: str, json_escaped: bool
+) -> None:
+    """The prefilter only drops lines no built-in rule could report: the
+    rule samples, with noise around the key and around the line, escaped as
+    in a notebook or not."""
+    key = fake_key()
+    line = before + sample.format(key=around + key + around) + after
+    if json_escaped:
+        line = line.replace("\\", "\\\\").replace('"', '\\"').replace(" = ", "=\\n")
+    buf = ("context line\n" + line + "\nlast line").encode("utf-8")
+    found = [buf[s:e] for s, e in candidate_lines(buf, required=_ENGINE.required)]
+    if _ENGINE.match_line(".captchaai.json", line):
+        assert line.encode("utf-8") in found
+
+
+def test_a_key_after_a_json_newline_escape_is_a_candidate() -> None:
+    key = fake_key()
+    line = f'"source": ["CAPTCHAAI_API_KEY=\\n{key}\\n"]'
+    assert _ENGINE.match_line("nb.ipynb", line)
+    buf = line.encode()
+    assert list(candidate_lines(buf, required=_ENGINE.required)) == [(0, len(buf))]
+
+
+def test_runs_at_the_edges_of_a_region_stand_whole() -> None:
+    key = fake_key()
+    head = f"key {key}".encode()
+    for buf in (key.encode() + b" key", head, b"x\n" + head, head + b"\n"):
+        assert [buf[s:e] for s, e in candidate_lines(buf, required=KEYWORDS)], buf
+    longer = (key + "a").encode()
+    assert not list(candidate_lines(b"key " + longer, required=KEYWORDS))
+    # A region of a larger buffer: a run is whole only within its own line.
+    buf = b"+aaaa\n+key " + key.encode() + b"\n+tail"
+    start = buf.index(b"+key")
+    end = buf.index(b"+tail")
+    assert list(candidate_lines(buf, start, end, required=KEYWORDS)) == [(start, end - 1)]

@@ -126,32 +126,48 @@ def test_files_mode_scans_whole_content(repo: Repo) -> None:
     assert repo.run("scan", "--files", "deploy").code == 1
 
 
-def test_a_clean_staged_scan_reports_like_the_full_command(repo: Repo) -> None:
+def _full_command(repo: Repo, *args: str) -> tuple[int, bytes]:
     import subprocess
     import sys
 
+    code = "import sys; from captchaai_guard.cli import main; sys.exit(main(sys.argv[1:]))"
+    full = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=repo.path, capture_output=True, check=False
+    )
+    return full.returncode, full.stdout
+
+
+def test_a_staged_scan_reports_like_the_full_command(repo: Repo) -> None:
+    """``captchaai-guard scan`` answers a plain staged scan without click
+    (clean, with keys, with a diff over a megabyte); its report is the full
+    command's, byte for byte, in every format."""
     digest = fake_key() + fake_key()
     repo.stage("sums.txt", f"sha256 = {digest}\n")
-    for args in (["scan"], *(["scan", "--format", fmt] for fmt in ("text", "json", "sarif", "github"))):
-        quick = repo.run(*args)
-        code = "import sys; from captchaai_guard.cli import main; sys.exit(main(sys.argv[1:]))"
-        full = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            cwd=repo.path,
-            capture_output=True,
-            check=False,
-        )
-        assert (quick.code, quick.out.encode()) == (full.returncode, full.stdout), args
+    formats = (["scan"], *(["scan", "--format", fmt] for fmt in ("text", "json", "sarif", "github")))
+    for stage in ("clean", "keys", "large"):
+        if stage == "keys":
+            repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\nurl = "x"\n')
+            repo.stage("ocr.js", f'const c = {{"clientKey": "{fake_key()}"}}; // ocr.captchaai.com\n')
+        elif stage == "large":
+            repo.stage(
+                "big.txt", "filler line of text\n" * 80_000 + f"export CAPTCHAAI_API_KEY={fake_key()}\n"
+            )
+        for args in formats:
+            quick = repo.run(*args)
+            assert (quick.code, quick.out.encode()) == _full_command(repo, *args), (stage, args)
+            assert quick.code == (0 if stage == "clean" else 1)
 
 
-def test_a_staged_scan_skips_click_only_when_clean(repo: Repo) -> None:
+def test_a_plain_staged_scan_skips_click(repo: Repo) -> None:
+    """No click for ``scan`` at the top of a work tree without configuration
+    or baseline, clean or not; click (and the configuration) otherwise."""
     import subprocess
     import sys
 
-    def modules(*args: str) -> tuple[int, set[str]]:
+    def modules(*args: str, cwd: Path | None = None) -> tuple[int, set[str]]:
         proc = subprocess.run(
             [sys.executable, "-X", "importtime", "-m", "captchaai_guard", *args],
-            cwd=repo.path,
+            cwd=cwd or repo.path,
             capture_output=True,
             text=True,
             check=False,
@@ -162,9 +178,14 @@ def test_a_staged_scan_skips_click_only_when_clean(repo: Repo) -> None:
     repo.stage("a.txt", "hello\n")
     code, names = modules("scan", "--format=json")
     assert code == 0 and "click" not in names and "captchaai_guard.scan" not in names
-    repo.stage("b.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    repo.stage("sub/b.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
     code, names = modules("scan", "--format=json")
+    assert code == 1 and "click" not in names and "captchaai_guard.scan" in names
+    code, names = modules("scan", cwd=repo.path / "sub")
     assert code == 1 and "click" in names
+    repo.write(".captchaai-guard.toml", 'exclude = ["vendor/**"]\n')
+    code, names = modules("scan")
+    assert code == 1 and "click" in names and "captchaai_guard.config" in names
 
 
 def test_quick_format_accepts_only_a_plain_staged_scan() -> None:

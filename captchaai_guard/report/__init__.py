@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
 
-
 def isatty(stream: object) -> bool:
     check = getattr(stream, "isatty", None)
     return bool(check and check())

@@ -1,0 +1,161 @@
+"""The staged diff the fast path starts is handed to the scan (git runs
+once), read ahead in a thread, and a git that fails after the hand-over
+still fails the scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from captchaai_guard.early import AheadReader
+from tests.conftest import Repo, console_script, fake_key
+
+REAL_GIT = shutil.which("git")
+
+
+def _logging_git(folder: Path, log: Path, fail_diff: bool = False) -> dict[str, str]:
+    """A ``git`` first on PATH that logs each command line and runs the real
+    git (with ``fail_diff``: a ``git diff`` exits 3 after its whole output)."""
+    assert REAL_GIT is not None
+    folder.mkdir()
+    script = folder / "git"
+    tail = f'case " $* " in *" diff "*) "{REAL_GIT}" "$@"; exit 3;; esac\n' if fail_diff else ""
+    script.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\n{tail}exec "{REAL_GIT}" "$@"\n', encoding="utf-8"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+def _large_diff(repo: Repo, keys: list[str]) -> None:
+    """Over a megabyte of staged text, a key at its start and one at its end."""
+    filler = "".join(f"plain line {i} of filler text\n" for i in range(60_000))
+    repo.stage("a_first.py", f'CAPTCHAAI_API_KEY = "{keys[0]}"\n')
+    repo.stage("m_filler.txt", filler)
+    repo.stage("z_last.sh", f"export CAPTCHAAI_API_KEY={keys[1]}\n")
+
+
+def test_a_large_staged_diff_is_read_from_one_git(repo: Repo, tmp_path: Path) -> None:
+    keys = [fake_key(), fake_key()]
+    _large_diff(repo, keys)
+    log = tmp_path / "git.log"
+    env = _logging_git(tmp_path / "bin", log)
+    result = repo.run("scan", "--format", "json", env=env)
+    assert result.code == 1, result.err
+    found = json.loads(result.out)["findings"]
+    assert sorted(f["path"] for f in found) == ["a_first.py", "z_last.sh"]
+    assert sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines()) == 1
+    assert "--show-toplevel" not in log.read_text()  # no click, no repo_root: the fast path's folder
+
+
+def test_the_hook_reads_a_large_staged_diff_from_one_git(repo: Repo, tmp_path: Path) -> None:
+    keys = [fake_key(), fake_key()]
+    _large_diff(repo, keys)
+    log = tmp_path / "git.log"
+    env = _logging_git(tmp_path / "bin", log)
+    proc = subprocess.run(
+        [console_script("captchaai-guard-hook"), "pre-commit"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "a_first.py:1" in proc.stderr and "z_last.sh:1" in proc.stderr
+    assert sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines()) == 1
+
+
+def test_a_git_failing_after_the_hand_over_fails_the_scan(repo: Repo, tmp_path: Path) -> None:
+    _large_diff(repo, [fake_key(), fake_key()])
+    env = _logging_git(tmp_path / "bin", tmp_path / "git.log", fail_diff=True)
+    result = repo.run("scan", env=env)
+    assert result.code == 2
+    assert result.err.startswith("captchaai-guard: error: git diff failed")
+    assert len(result.err.strip().splitlines()) == 1
+    hook = subprocess.run(
+        [console_script("captchaai-guard-hook"), "pre-commit"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert hook.returncode == 2 and "git diff failed" in hook.stderr
+
+
+def test_a_small_diff_with_a_key_is_not_asked_for_twice(repo: Repo, tmp_path: Path) -> None:
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    log = tmp_path / "git.log"
+    env = _logging_git(tmp_path / "bin", log)
+    assert repo.run("scan", env=env).code == 1
+    assert sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines()) == 1
+
+
+def test_the_reader_hands_out_everything_in_order() -> None:
+    read_end, write_end = os.pipe()
+    pieces = [bytes([65 + i % 26]) * (1000 + 7919 * i % 70_000) for i in range(300)]
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb", buffering=0) as out:
+            for i, piece in enumerate(pieces):
+                out.write(piece)
+                if i % 50 == 0:
+                    time.sleep(0.01)  # the reader waits, then gets a short read
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    reader = AheadReader(read_end, head=b"head:")
+    got = []
+    while True:
+        block = reader.read(1 << 20)
+        if not block:
+            break
+        got.append(block)
+    writer.join()
+    reader.close()
+    assert b"".join(got) == b"head:" + b"".join(pieces)
+
+
+def test_the_reader_holds_at_most_its_limit() -> None:
+    read_end, write_end = os.pipe()
+    payload = os.urandom(1 << 16) * 64  # 4 MiB
+    writer = threading.Thread(target=lambda: _write_all(write_end, payload))
+    writer.start()
+    reader = AheadReader(read_end, limit=1 << 20)
+    time.sleep(0.3)  # the scan is busy: the reader stops at its limit
+    assert reader.size <= (1 << 20) + AheadReader.CHUNK
+    assert writer.is_alive()  # so git waits instead of memory growing
+    data = b""
+    while chunk := reader.read():
+        data += chunk
+    writer.join()
+    reader.close()
+    assert data == payload
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb", buffering=0) as out:
+        out.write(data)
+
+
+def test_closing_the_reader_early_stops_its_thread() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nwhile True: sys.stdout.buffer.write(b'x' * 65536)"],
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    reader = AheadReader(os.dup(proc.stdout.fileno()), limit=1 << 20)
+    proc.stdout.close()
+    assert reader.read()
+    proc.kill()
+    proc.wait()
+    reader.close()
+    assert reader.thread is not None and not reader.thread.is_alive()
