@@ -9,9 +9,8 @@ from __future__ import annotations
 import importlib
 import io
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -19,20 +18,13 @@ import click
 
 from captchaai_guard import __version__
 from captchaai_guard.errors import GitError, GuardError, OutputError, redact
-from captchaai_guard.findings import Finding
-from captchaai_guard.output import emit
-from captchaai_guard.report import isatty, use_color
 
 if TYPE_CHECKING:
     from captchaai_guard.config import Config
-    from captchaai_guard.progress import Progress
     from captchaai_guard.settings import Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., object])
-PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
-_MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
-_FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
 
 
 def fail(message: str) -> None:
@@ -179,7 +171,6 @@ def load_settings(
 def optional_root() -> Path | None:
     """The repository root, or None outside a repository (``--stdin`` works anywhere)."""
     from captchaai_guard import gitio
-    from captchaai_guard.errors import GitError
 
     try:
         return gitio.repo_root()
@@ -226,8 +217,7 @@ def scan(
     git diff main... | captchaai-guard scan --stdin
     """
     from captchaai_guard import gitio
-    from captchaai_guard.report import Summary, renderer
-    from captchaai_guard.scan import scan_commits, scan_diff, scan_files, scan_staged
+    from captchaai_guard.scan_run import ScanRequest, run_scan
 
     chosen = [
         name
@@ -239,108 +229,29 @@ def scan(
     if paths and not files_mode:
         raise click.UsageError("PATHS are only accepted with --files")
 
+    if baseline_path is not None and no_baseline:
+        raise click.UsageError("choose one of --baseline, --no-baseline")
     root = optional_root() if stdin_mode else gitio.repo_root()
-    setup = load_settings(root, config_path, baseline_path, no_baseline)
-    engine, include = setup.engine, setup.include
-    stream: Iterator[Finding]
-    bar: Progress | None = None
-    tally: _Tally | None = None
-    if stdin_mode:
-        source = "stdin"
-        stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True)
-    else:
-        assert root is not None
-        if commits is not None:
-            source = f"commits {commits}"
-            revisions = commits.split()
-            bar = _progress_bar(root, revisions, fmt)
-            tally = _Tally(bar)
-            stream = scan_commits(root, revisions, engine, tally, include)
-        elif files_mode:
-            source = "files"
-            targets = _expand(paths, root)
-            stream = scan_files(targets, root, engine, include)
-        else:
-            source = "staged changes"
-            stream = scan_staged(root, engine, include)
-    try:
-        findings = list(stream)
-    except GitError as exc:
-        if commits is not None and _MISSING_REVISION.search(str(exc)):
-            raise GitError(f"{exc} (in CI, fetch the whole history: {_FULL_HISTORY})") from None
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    extra: dict[str, object] = {}
-    if setup.baseline is not None:
-        findings, extra["baselined"] = setup.accepted(findings)
-    if verify and findings:
-        from captchaai_guard.verify import base_url
-        from captchaai_guard.verify import verify as verify_findings
-
-        findings = verify_findings(findings, base_url(verify_url, setup.config.verify_url), verify_timeout)
-    out_stream = sys.stdout
-    summary = Summary(
-        source=source,
-        color=fmt == "text" and output is None and use_color(out_stream),
-        commits=tally.seen if tally is not None else None,
-        extra=extra,
+    request = ScanRequest(
+        mode="stdin"
+        if stdin_mode
+        else "commits"
+        if commits is not None
+        else "files"
+        if files_mode
+        else "staged",
+        commits=commits,
+        paths=paths,
+        config_path=config_path,
+        baseline_path=baseline_path,
+        use_baseline=not no_baseline,
+        verify=verify,
+        verify_url=verify_url,
+        verify_timeout=verify_timeout,
+        fmt=fmt,
+        output=output,
     )
-    emit(renderer(fmt)(findings, summary), output)
-    raise SystemExit(EXIT_FINDINGS if findings else EXIT_CLEAN)
-
-
-class _Tally:
-    """Counts the commits a scan read, and moves the progress bar if any."""
-
-    def __init__(self, bar: Progress | None) -> None:
-        self.bar = bar
-        self.seen = 0
-
-    def __call__(self, seen: int) -> None:
-        self.seen = seen
-        if self.bar is not None:
-            self.bar.update(seen)
-
-
-def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | None:
-    """A progress bar on stderr for ``--commits``, only on a terminal and for
-    the human formats (counting the range costs one cheap ``git rev-list``)."""
-    if fmt not in PROGRESS_FORMATS or not isatty(sys.stderr):
-        return None
-    from captchaai_guard import gitio
-    from captchaai_guard.progress import Progress
-
-    total = gitio.count_commits(root, revisions)
-    return Progress(total, sys.stderr) if total else None
-
-
-def _expand(paths: Sequence[str], root: Path) -> list[Path]:
-    """Files named on the command line; directories expand to their files."""
-    from captchaai_guard import gitio
-
-    if not paths:
-        # Symlinks (their target is not content), submodules and files
-        # missing from the work tree are not files to read.
-        tracked = (root / p for p in gitio.tracked_files(root))
-        return [p for p in tracked if not p.is_symlink() and p.is_file()]
-    result: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            result.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if not p.is_symlink() and p.is_file() and ".git" not in p.relative_to(path).parts
-                )
-            )
-        elif path.is_file():
-            result.append(path)
-        else:
-            raise GuardError(f"no such file or directory: {raw}")
-    return result
+    raise SystemExit(run_scan(request, root))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

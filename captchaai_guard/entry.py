@@ -1,13 +1,19 @@
 """The ``captchaai-guard`` console script.
 
-``captchaai-guard scan`` of the staged changes (optionally with
-``--format``), at the top of a work tree without configuration or baseline,
-is answered without click: a staged diff without a candidate line by the
-commit hook's fast path (:func:`captchaai_guard.hook.clean_quickly`) before
-the scan modules are imported, any other by the scan driver reading the git
-that fast path started (:mod:`captchaai_guard.early`). The report is the
-command's own (same renderer, same writer, same exit code). Everything else,
-and any doubt, goes to :func:`captchaai_guard.cli.main`.
+A plain ``captchaai-guard scan`` (staged changes) or ``scan --commits
+RANGE``, optionally with ``--format``, is answered without click, by the
+same :func:`captchaai_guard.scan_run.run_scan` the ``scan`` command calls:
+
+* staged changes without a candidate line, at the top of a work tree without
+  configuration or baseline, are settled by the commit hook's fast path
+  (:func:`captchaai_guard.hook.clean_quickly`) before the scan modules are
+  imported; with one, the scan goes on reading the git that fast path
+  started (:mod:`captchaai_guard.early`);
+* a commit range is scanned from the repository's top, like the command does.
+
+The report, writer and exit code are the command's own. Everything else,
+and any doubt (an error included: the command reports it), goes to
+:func:`captchaai_guard.cli.main`.
 """
 
 from __future__ import annotations
@@ -19,85 +25,75 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from captchaai_guard.findings import Finding
-
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")  # captchaai_guard.report.FORMATS (a test keeps them equal)
 
 
-def quick_format(args: Sequence[str]) -> str | None:
-    """The report format when ``args`` is a plain ``scan`` of the staged changes."""
+def quick_request(args: Sequence[str]) -> tuple[str, str | None] | None:
+    """``(format, commits)`` when ``args`` are ``scan`` with at most
+    ``--format`` and ``--commits`` (each ``NAME VALUE`` or ``NAME=VALUE``);
+    else None."""
     if not args or args[0] != "scan":
         return None
+    values: dict[str, str] = {}
     rest = list(args[1:])
-    if not rest:
-        return "text"
-    if len(rest) == 2 and rest[0] == "--format":
-        fmt = rest[1]
-    elif len(rest) == 1 and rest[0].startswith("--format="):
-        fmt = rest[0][len("--format=") :]
-    else:
-        return None
-    return fmt if fmt in FORMATS else None
-
-
-def _quick_report(fmt: str) -> tuple[str, int] | None:
-    """The report and exit code of a staged scan where the commit hook's fast
-    path applies (the top of a work tree, no configuration, no baseline),
-    or None: the full command decides. A clean diff is settled before any
-    scan module is imported; otherwise the scan goes on reading the git the
-    fast path started, with the built-in rules, and click is never loaded."""
-    from captchaai_guard import early, hook
-
-    if os.path.lexists(hook.BASELINE_FILE):
-        return None
-    findings: list[Finding] = []
-    if not hook.clean_quickly((), os.environ):
-        if not early.pending():
+    while rest:
+        name = rest.pop(0)
+        if "=" in name:
+            name, value = name.split("=", 1)
+        elif rest:
+            value = rest.pop(0)
+        else:
             return None
-        from pathlib import Path
+        if name not in ("--format", "--commits") or not value or value.startswith("-"):
+            return None
+        values[name] = value
+    fmt = values.get("--format", "text")
+    return (fmt, values.get("--commits")) if fmt in FORMATS else None
 
-        from captchaai_guard.engine import Engine
-        from captchaai_guard.scan import scan_staged
 
-        findings = list(scan_staged(Path(os.getcwd()), Engine()))
-    from captchaai_guard.report import Summary, renderer, use_color
+def _quick(fmt: str, commits: str | None) -> int:
+    from captchaai_guard import early, hook
+    from captchaai_guard.output import emit
 
-    color = fmt == "text" and use_color(sys.stdout)
-    text = renderer(fmt)(findings, Summary(source="staged changes", color=color))
-    return text, EXIT_FINDINGS if findings else EXIT_CLEAN
+    root = None
+    if commits is None:
+        if not os.path.lexists(hook.BASELINE_FILE) and hook.clean_quickly((), os.environ):
+            from captchaai_guard.report import Summary, renderer, use_color
+
+            color = fmt == "text" and use_color(sys.stdout)
+            emit(renderer(fmt)([], Summary(source="staged changes", color=color)), None)
+            return EXIT_CLEAN
+        if early.pending():  # clean_quickly checked: the top of a work tree
+            from pathlib import Path
+
+            root = Path(os.getcwd())
+    from captchaai_guard.scan_run import ScanRequest, run_scan
+
+    if root is None:
+        from captchaai_guard import gitio
+
+        root = gitio.repo_root()
+    mode = "staged" if commits is None else "commits"
+    return run_scan(ScanRequest(mode=mode, commits=commits, fmt=fmt), root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _main(args)
+        request = quick_request(args)
+        if request is not None:
+            try:
+                return _quick(*request)
+            except KeyboardInterrupt:
+                sys.stderr.write("captchaai-guard: error: interrupted\n")
+                return EXIT_ERROR
+            except Exception:  # any doubt: the full command decides (and reports)
+                pass
+        from captchaai_guard.cli import main as cli_main
+
+        return cli_main(args)
     finally:
         from captchaai_guard import early
 
         early.discard()  # a git no scan took
-
-
-def _main(args: list[str]) -> int:
-    fmt = quick_format(args)
-    if fmt is not None:
-        try:
-            quick = _quick_report(fmt)
-        except KeyboardInterrupt:
-            sys.stderr.write("captchaai-guard: error: interrupted\n")
-            return EXIT_ERROR
-        except Exception:  # any doubt: the full command decides (and reports)
-            quick = None
-        if quick is not None:
-            from captchaai_guard.errors import OutputError
-            from captchaai_guard.output import emit
-
-            try:
-                emit(quick[0], None)
-            except OutputError:  # the full command reports it
-                pass
-            else:
-                return quick[1]
-    from captchaai_guard.cli import main as cli_main
-
-    return cli_main(args)

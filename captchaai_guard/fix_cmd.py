@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from captchaai_guard import gitio
-from captchaai_guard.cli import _expand, baseline_options, config_option, load_settings
+from captchaai_guard.cli import baseline_options, config_option, load_settings
 from captchaai_guard.findings import mask
 from captchaai_guard.fix import ENV_FILE, GITIGNORE, Plan, apply_plan, plan_fix, render_diff
 from captchaai_guard.scan import scan_files, scan_staged
+from captchaai_guard.scan_run import expand
 
 EXIT_CLEAN, EXIT_MANUAL = 0, 1
 
@@ -44,7 +45,7 @@ def fix(
     setup = load_settings(root, config_path, baseline_path, no_baseline)
     engine, include = setup.engine, setup.include
     if paths:
-        found = list(scan_files(_expand(paths, root), root, engine, include))
+        found = list(scan_files(expand(paths, root), root, engine, include))
     else:
         found = list(scan_staged(root, engine, include))
     findings, baselined = setup.accepted(found)

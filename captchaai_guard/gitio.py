@@ -244,21 +244,73 @@ def git_version() -> tuple[int, ...]:
     return tuple(parts)
 
 
-def merge_flags(version: tuple[int, ...]) -> list[str]:
-    """How ``git log`` shows merges: their own changes when git can, else none."""
-    return ["--diff-merges=remerge"] if version >= REMERGE_VERSION else ["--no-merges"]
+class _Chain:
+    """Reads several streams one after the other, as one."""
+
+    def __init__(self, streams: Sequence[IO[bytes]]) -> None:
+        self.streams = list(streams)
+
+    def read(self, size: int = -1) -> bytes:
+        while self.streams:
+            data = self.streams[0].read(size)
+            if data:
+                return data
+            self.streams.pop(0)
+        return b""
 
 
-def log_diff(root: Path, revisions: Sequence[str]) -> GitStream:
+class ChainedStream:
+    """Several git processes started at once, read one after the other:
+    their work overlaps while the scan reads the first. Same interface as
+    :class:`GitStream`."""
+
+    def __init__(self, streams: Sequence[GitStream]) -> None:
+        self.parts = list(streams)
+        self.stdout: IO[bytes] = cast("IO[bytes]", _Chain([part.stdout for part in self.parts]))
+
+    def finish(self) -> None:
+        failures: list[GitError] = []
+        for part in self.parts:
+            try:
+                part.finish()
+            except GitError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def kill(self) -> None:
+        for part in self.parts:
+            part.kill()
+
+
+def log_diff(root: Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
     """Every commit of ``revisions`` with its own patch, added lines as '+'.
 
     Each commit is diffed against its parent, so a key added in one commit
     and removed in the next is still seen. A merge shows only what it added
     beyond merging its parents (with git >= 2.36; older git skips merges,
-    whose parents' commits are in the range anyway).
+    whose parents' commits are in the range anyway). Merges come from a
+    second git started at the same time (re-merging takes git longer than
+    diffing), after the other commits.
     """
-    merges = merge_flags(git_version())
-    return GitStream(["log", "-p", "--root", LOG_FORMAT, *merges, *DIFF_FLAGS, *revisions], cwd=root)
+    streams: list[GitStream] = []
+    try:
+        for args in log_commands(git_version(), revisions):
+            streams.append(GitStream(args, cwd=root))
+    except GitError:
+        for started in streams:
+            started.kill()
+        raise
+    return streams[0] if len(streams) == 1 else ChainedStream(streams)
+
+
+def log_commands(version: tuple[int, ...], revisions: Sequence[str]) -> list[list[str]]:
+    """The ``git log`` commands of :func:`log_diff` for a git ``version``."""
+    log = ["log", "-p", "--root", LOG_FORMAT, *DIFF_FLAGS]
+    commands = [[*log, "--no-merges", *revisions]]
+    if version >= REMERGE_VERSION:
+        commands.append([*log, "--merges", "--diff-merges=remerge", *revisions])
+    return commands
 
 
 def count_commits(root: Path, revisions: Sequence[str]) -> int | None:

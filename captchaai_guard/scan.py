@@ -191,7 +191,10 @@ def _has_context(file: DiffFile, blobs: BlobSource | None) -> bool:
 
 
 def _run_stream(
-    engine: Engine, stream: gitio.GitStream, root: Path, include: PathFilter | None
+    engine: Engine,
+    stream: gitio.GitStream | gitio.ChainedStream,
+    root: Path,
+    include: PathFilter | None,
 ) -> Iterator[Finding]:
     blobs = gitio.BlobReader(root)
     completed = False

@@ -224,8 +224,12 @@ def test_commit_counter_counts_markers_split_across_reads() -> None:
 
 
 def test_merges_need_git_2_36_for_their_own_changes() -> None:
-    from captchaai_guard.gitio import git_version, merge_flags
+    from captchaai_guard.gitio import git_version, log_commands
 
-    assert merge_flags((2, 35, 8)) == ["--no-merges"]
-    assert merge_flags((2, 36)) == ["--diff-merges=remerge"]
+    (only,) = log_commands((2, 35, 8), ["HEAD"])
+    assert "--no-merges" in only and only[-1] == "HEAD"
+    single, merges = log_commands((2, 36), ["HEAD", "--not", "--remotes=origin"])
+    assert "--no-merges" in single and "--diff-merges" not in " ".join(single)
+    assert "--merges" in merges and "--diff-merges=remerge" in merges
+    assert single[-3:] == merges[-3:] == ["HEAD", "--not", "--remotes=origin"]
     assert len(git_version()) >= 2 and git_version() >= (1, 0)

@@ -159,8 +159,9 @@ def test_a_staged_scan_reports_like_the_full_command(repo: Repo) -> None:
 
 
 def test_a_plain_staged_scan_skips_click(repo: Repo) -> None:
-    """No click for ``scan`` at the top of a work tree without configuration
-    or baseline, clean or not; click (and the configuration) otherwise."""
+    """No click for a plain ``scan`` or ``scan --commits``, clean or not, from
+    any folder, with or without a configuration (which is honoured); a clean
+    staged diff is settled without the scan modules. Other options: click."""
     import subprocess
     import sys
 
@@ -182,25 +183,60 @@ def test_a_plain_staged_scan_skips_click(repo: Repo) -> None:
     code, names = modules("scan", "--format=json")
     assert code == 1 and "click" not in names and "captchaai_guard.scan" in names
     code, names = modules("scan", cwd=repo.path / "sub")
+    assert code == 1 and "click" not in names
+    repo.commit()
+    code, names = modules("scan", "--commits", "HEAD")
+    assert code == 1 and "click" not in names
+    code, names = modules("scan", "--files")
     assert code == 1 and "click" in names
-    repo.write(".captchaai-guard.toml", 'exclude = ["vendor/**"]\n')
+    repo.stage("sub/c.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    repo.write(".captchaai-guard.toml", 'exclude = ["sub/**"]\n')
     code, names = modules("scan")
-    assert code == 1 and "click" in names and "captchaai_guard.config" in names
+    assert code == 0 and "click" not in names and "captchaai_guard.config" in names
 
 
-def test_quick_format_accepts_only_a_plain_staged_scan() -> None:
+def test_quick_request_accepts_only_plain_scans() -> None:
     from captchaai_guard import entry, report
 
     assert entry.FORMATS == report.FORMATS
-    assert entry.quick_format(["scan"]) == "text"
-    assert entry.quick_format(["scan", "--format", "sarif"]) == "sarif"
-    assert entry.quick_format(["scan", "--format=json"]) == "json"
+    assert entry.quick_request(["scan"]) == ("text", None)
+    assert entry.quick_request(["scan", "--format", "sarif"]) == ("sarif", None)
+    assert entry.quick_request(["scan", "--format=json"]) == ("json", None)
+    assert entry.quick_request(["scan", "--commits", "a..b", "--format=json"]) == ("json", "a..b")
+    assert entry.quick_request(["scan", "--commits=HEAD~3..HEAD"]) == ("text", "HEAD~3..HEAD")
     others: tuple[list[str], ...] = (
-        ["scan", "--commits", "HEAD"],
         ["scan", "--format", "xml"],
         ["scan", "--stdin"],
+        ["scan", "--commits"],
+        ["scan", "--commits", "--format", "json"],
+        ["scan", "--commits="],
+        ["scan", "--files"],
+        ["scan", "--format", "json", "extra"],
+        ["scan", "-o", "out.json"],
         ["audit"],
         [],
     )
     for args in others:
-        assert entry.quick_format(args) is None
+        assert entry.quick_request(args) is None, args
+
+
+def test_a_commit_range_scan_reports_like_the_full_command(repo: Repo) -> None:
+    """``scan --commits`` without click answers like the command, merges
+    (read from a second git) included."""
+    repo.stage("base.txt", "base\n")
+    base = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.stage("side.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.stage("main.sh", f"export CAPTCHAAI_API_KEY={fake_key()}\n")
+    repo.commit("main")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "side")
+    repo.stage("merge.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")  # added while merging
+    repo.commit("merge")
+    for fmt in ("text", "json", "sarif", "github"):
+        args = ["scan", "--commits", f"{base}..HEAD", "--format", fmt]
+        quick = repo.run(*args)
+        assert (quick.code, quick.out.encode()) == _full_command(repo, *args), fmt
+    found = json.loads(repo.run("scan", "--commits", f"{base}..HEAD", "--format", "json").out)["findings"]
+    assert sorted(f["path"] for f in found) == ["main.sh", "merge.env", "side.py"]

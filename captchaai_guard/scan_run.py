@@ -1,0 +1,159 @@
+"""The ``scan`` command without click: a request in, a report out, an exit code back.
+
+:mod:`captchaai_guard.cli` parses the options into a :class:`ScanRequest`;
+the console script's quick path (:mod:`captchaai_guard.entry`) builds the
+same request for a plain ``scan`` or ``scan --commits RANGE`` and calls the
+same :func:`run_scan`, so both answer alike.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from captchaai_guard.errors import GitError, GuardError
+from captchaai_guard.output import emit
+from captchaai_guard.report import Summary, isatty, renderer, use_color
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from captchaai_guard.findings import Finding
+    from captchaai_guard.progress import Progress
+
+EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
+_MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
+_FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
+
+
+class ScanRequest(NamedTuple):
+    """What to scan (``mode``: staged, commits, files or stdin) and how to report it."""
+
+    mode: str = "staged"
+    commits: str | None = None
+    paths: Sequence[str] = ()
+    config_path: str | None = None
+    baseline_path: str | None = None
+    use_baseline: bool = True
+    verify: bool = False
+    verify_url: str | None = None
+    verify_timeout: float = 5.0
+    fmt: str = "text"
+    output: str | None = None
+
+
+def run_scan(request: ScanRequest, root: Path | None) -> int:
+    """Scan, write the report, return the exit code (0 clean, 1 keys found).
+    ``root`` is the repository (None outside one: only ``stdin`` works).
+    Problems raise :class:`~captchaai_guard.errors.GuardError`."""
+    from captchaai_guard import settings
+    from captchaai_guard.scan import scan_commits, scan_diff, scan_files, scan_staged
+
+    setup = settings.load(root, request.config_path, request.baseline_path, request.use_baseline)
+    engine, include = setup.engine, setup.include
+    stream: Iterator[Finding]
+    bar: Progress | None = None
+    tally: _Tally | None = None
+    fmt = request.fmt
+    if request.mode == "stdin":
+        source = "stdin"
+        stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True)
+    else:
+        assert root is not None
+        if request.mode == "commits":
+            assert request.commits is not None
+            source = f"commits {request.commits}"
+            revisions = request.commits.split()
+            bar = _progress_bar(root, revisions, fmt)
+            tally = _Tally(bar)
+            stream = scan_commits(root, revisions, engine, tally, include)
+        elif request.mode == "files":
+            source = "files"
+            targets = expand(request.paths, root)
+            stream = scan_files(targets, root, engine, include)
+        else:
+            source = "staged changes"
+            stream = scan_staged(root, engine, include)
+    try:
+        findings = list(stream)
+    except GitError as exc:
+        if request.mode == "commits" and _MISSING_REVISION.search(str(exc)):
+            raise GitError(f"{exc} (in CI, fetch the whole history: {_FULL_HISTORY})") from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    extra: dict[str, object] = {}
+    if setup.baseline is not None:
+        findings, extra["baselined"] = setup.accepted(findings)
+    if request.verify and findings:
+        from captchaai_guard.verify import base_url
+        from captchaai_guard.verify import verify as verify_findings
+
+        url = base_url(request.verify_url, setup.config.verify_url)
+        findings = verify_findings(findings, url, request.verify_timeout)
+    summary = Summary(
+        source=source,
+        color=fmt == "text" and request.output is None and use_color(sys.stdout),
+        commits=tally.seen if tally is not None else None,
+        extra=extra,
+    )
+    emit(renderer(fmt)(findings, summary), request.output)
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+class _Tally:
+    """Counts the commits a scan read, and moves the progress bar if any."""
+
+    def __init__(self, bar: Progress | None) -> None:
+        self.bar = bar
+        self.seen = 0
+
+    def __call__(self, seen: int) -> None:
+        self.seen = seen
+        if self.bar is not None:
+            self.bar.update(seen)
+
+
+def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | None:
+    """A progress bar on stderr for ``--commits``, only on a terminal and for
+    the human formats (counting the range costs one cheap ``git rev-list``)."""
+    if fmt not in PROGRESS_FORMATS or not isatty(sys.stderr):
+        return None
+    from captchaai_guard import gitio
+    from captchaai_guard.progress import Progress
+
+    total = gitio.count_commits(root, revisions)
+    return Progress(total, sys.stderr) if total else None
+
+
+def expand(paths: Sequence[str], root: Path) -> list[Path]:
+    """Files named on the command line; directories expand to their files."""
+    from pathlib import Path
+
+    from captchaai_guard import gitio
+
+    if not paths:
+        # Symlinks (their target is not content), submodules and files
+        # missing from the work tree are not files to read.
+        tracked = (root / p for p in gitio.tracked_files(root))
+        return [p for p in tracked if not p.is_symlink() and p.is_file()]
+    result: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            result.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if not p.is_symlink() and p.is_file() and ".git" not in p.relative_to(path).parts
+                )
+            )
+        elif path.is_file():
+            result.append(path)
+        else:
+            raise GuardError(f"no such file or directory: {raw}")
+    return result
