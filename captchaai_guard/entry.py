@@ -45,7 +45,8 @@ def quick_request(args: Sequence[str]) -> tuple[str, str | None] | None:
             value = rest.pop(0)
         else:
             return None
-        if name not in ("--format", "--commits") or not value or value.startswith("-"):
+        # click takes the next word as the value, dashes or not (--commits --all).
+        if name not in ("--format", "--commits") or not value:
             return None
         values[name] = value
     fmt = values.get("--format", "text")

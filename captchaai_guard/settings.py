@@ -9,9 +9,8 @@ the repository's baseline file, or none). No click here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from captchaai_guard.findings import Finding
 from captchaai_guard.scan import PathFilter
@@ -24,8 +23,10 @@ if TYPE_CHECKING:
     from captchaai_guard.engine import Engine
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
+    """A NamedTuple, not a dataclass: ``dataclasses`` (and the ``inspect``
+    module it pulls in) cost a scan more than the rest of this module."""
+
     config: Config
     engine: Engine
     include: PathFilter | None

@@ -204,11 +204,12 @@ def test_quick_request_accepts_only_plain_scans() -> None:
     assert entry.quick_request(["scan", "--format=json"]) == ("json", None)
     assert entry.quick_request(["scan", "--commits", "a..b", "--format=json"]) == ("json", "a..b")
     assert entry.quick_request(["scan", "--commits=HEAD~3..HEAD"]) == ("text", "HEAD~3..HEAD")
+    assert entry.quick_request(["scan", "--commits", "--all"]) == ("text", "--all")
     others: tuple[list[str], ...] = (
         ["scan", "--format", "xml"],
         ["scan", "--stdin"],
         ["scan", "--commits"],
-        ["scan", "--commits", "--format", "json"],
+        ["scan", "--commits", "--format", "json"],  # click: "json" is a path
         ["scan", "--commits="],
         ["scan", "--files"],
         ["scan", "--format", "json", "extra"],
