@@ -132,7 +132,12 @@ class AheadReader:
             self.chunks.clear()
             self.cond.notify_all()
         if self.thread is not None:
-            self.thread.join()
+            # git has exited, so its pipe is at its end; should another
+            # process still hold the pipe open, the (daemon) thread is left
+            # blocked, with its descriptor, rather than this wait hang.
+            self.thread.join(timeout=2.0)
+            if self.thread.is_alive():
+                return
         if self.fd is not None:
             try:  # noqa: SIM105 - contextlib is not loaded on the hook path
                 os.close(self.fd)
