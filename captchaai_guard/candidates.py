@@ -8,13 +8,12 @@ is a candidate only when it holds a run of exactly 32 letters and digits
 words. Both are looked for in C, over whole blocks:
 
 * ``bytes.translate`` maps letters and digits to ``a`` and everything else
-  to a space; ``bytes.find`` then jumps from one run of 32 or more to the
-  next, and from its start to its end. Runs of other lengths (hashes,
-  base64, long identifiers) cost two C calls each and nothing more.
-* only a line with a run of the right length is lowered and searched for
-  the words (ASCII case-insensitive), or let through when it holds a
-  non-ASCII byte (rules lower lines as text, where KELVIN SIGN lowers to
-  ``k``).
+  to a space (once per block, see :func:`runs_map`); ``bytes.find`` looks
+  for a run framed by spaces (:func:`_whole_runs`), so runs of other
+  lengths (hashes, base64, long identifiers) are skipped in C.
+* the lines holding such a run are joined, lowered and searched for the
+  words once (ASCII case-insensitive); a line with a non-ASCII byte is let
+  through (rules lower lines as text, where KELVIN SIGN lowers to ``k``).
 
 Custom rules widen the net: lines holding one of their ``keywords`` are
 candidates too, and ``every_line`` yields every line. Only candidate lines
