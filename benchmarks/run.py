@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -244,7 +245,7 @@ class Tools:
         if not items:
             return None
         hook = items[0]
-        entry = str(hook["entry"]).split()
+        entry = shlex.split(str(hook["entry"]))
         exe = self.script(entry[0]) or shutil.which(entry[0])
         if exe is None:
             return None
