@@ -8,8 +8,8 @@ uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
 

@@ -7,9 +7,12 @@ writes its reports with the same :func:`emit` as the commands.
 from __future__ import annotations
 
 import sys
-from typing import IO
 
 from captchaai_guard.errors import OutputError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time on the quick path
+    from typing import IO
 
 
 def _encode(text: str, encoding: str) -> bytes:

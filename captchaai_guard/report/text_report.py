@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # a clean report needs neither (nor their imports)
+    from collections.abc import Sequence
 
-from captchaai_guard.findings import Finding
-from captchaai_guard.remediation import advice
-from captchaai_guard.report import Summary
+    from captchaai_guard.findings import Finding
+    from captchaai_guard.report import Summary
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
@@ -37,6 +38,8 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
         out.append(f"    {_style(f.masked_line, _DIM, color)}")
         if f.commit is not None:
             out.append(f"    commit {f.commit.sha[:12]} by {f.commit.author} on {f.commit.date}")
+    from captchaai_guard.remediation import advice
+
     out.append("")
     out.append(advice([(f.path, f.masked_line) for f in findings], hook=summary.hook))
     return "\n".join(out) + "\n"
