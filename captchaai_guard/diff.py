@@ -18,6 +18,7 @@ from collections.abc import Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from captchaai_guard.candidates import candidate_lines, runs_map
+from captchaai_guard.gitargs import COMMIT_MARK, FIELD_SEP
 
 if TYPE_CHECKING:
     from typing import IO
@@ -32,8 +33,6 @@ _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
 _NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
 _INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
-COMMIT_MARK = "\x1fcommit "
-FIELD_SEP = "\x1e"
 
 
 # Plain classes with __slots__, not dataclasses: importing ``dataclasses``

@@ -13,7 +13,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 
 # git writes ahead into the pipe while the scan checks the block read before;
@@ -196,32 +196,122 @@ class Started:
         self.fd = self.errors = None
 
 
-_kept: Started | None = None
+_kept: list[Started] = []
+version: tuple[int, ...] | None = None  # git's, when asked here first
 
 
 def keep(started: Started) -> None:
     """Keep ``started`` for the scan, reading ahead from now on."""
-    global _kept
-    discard()
     if started.fd is not None:
         started.reader = AheadReader(started.fd, started.head)
-    _kept = started
+    _kept.append(started)
 
 
 def pending() -> bool:
     """True when a started git is kept for the scan."""
-    return _kept is not None
+    return bool(_kept)
 
 
-def take() -> Started | None:
-    """The kept process (once), or None."""
-    global _kept
-    started, _kept = _kept, None
-    return started
+def take(match: Callable[[Started], bool]) -> Started | None:
+    """The first kept process ``match`` accepts (once), or None."""
+    for i, started in enumerate(_kept):
+        if match(started):
+            return _kept.pop(i)
+    return None
 
 
 def discard() -> None:
-    """Stop the kept process, if the scan did not take it."""
-    started = take()
-    if started is not None:
-        started.discard()
+    """Stop the kept processes the scan did not take."""
+    while _kept:
+        _kept.pop().discard()
+
+
+# -- starting git with os.posix_spawn (no subprocess on the hook path) --------
+
+
+def error_file() -> int | None:
+    """An anonymous file for git's errors (Linux), else None (dropped)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        return os.open(os.environ.get("TMPDIR") or "/tmp", flag | os.O_RDWR, 0o600)
+    except OSError:
+        return None
+
+
+def spawn(argv: Sequence[str], env: Mapping[str, str], errors: int | None) -> tuple[int, int] | None:
+    """Start ``argv`` with its output on a pipe (``errors``: where its stderr
+    goes, else /dev/null): ``(pid, read end)``, or None where that cannot be
+    done here (no posix_spawn, closed standard streams, no such program)."""
+    if not hasattr(os, "posix_spawnp"):
+        return None
+    read_end, write_end = os.pipe()
+    if min(read_end, write_end) <= 2:  # stdio closed: do not juggle descriptors
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, write_end, 1),
+        (os.POSIX_SPAWN_DUP2, errors, 2)
+        if errors is not None
+        else (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+    ]
+    try:
+        pid = os.posix_spawnp(argv[0], list(argv), env, file_actions=actions)
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    return pid, read_end
+
+
+def output(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
+    """What ``argv`` prints, or None when it cannot run or fails."""
+    started = spawn(argv, env, None)
+    if started is None:
+        return None
+    pid, fd = started
+    chunks = []
+    try:
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return None
+    return b"".join(chunks).decode("utf-8", "surrogateescape")
+
+
+def start_log(revisions: Sequence[str]) -> str | None:
+    """Start the ``git log`` commands that scan ``revisions`` (see
+    :func:`captchaai_guard.gitargs.log_commands`) from the top of the work
+    tree and keep them; return that folder, or None (nothing started: the
+    scan asks git itself, and reports what goes wrong)."""
+    global version
+    from captchaai_guard.gitargs import git_argv, git_env, log_commands, parse_version
+
+    env = git_env()
+    top = output(git_argv(["rev-parse", "--show-toplevel"]), env)
+    said = output(git_argv(["version"]), env)
+    if not top or not top.endswith("\n") or said is None:
+        return None
+    root = top[:-1]
+    version = parse_version(said)
+    for args in log_commands(version, revisions):
+        argv = git_argv(args)
+        errors = error_file()
+        started = spawn([argv[0], "-C", root, *argv[1:]], env, errors)
+        if started is None:
+            if errors is not None:
+                os.close(errors)
+            discard()
+            return None
+        pid, fd = started
+        keep(Started(argv, env, root, pid, fd, b"", None, errors))
+    return root

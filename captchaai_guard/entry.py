@@ -9,7 +9,8 @@ same :func:`captchaai_guard.scan_run.run_scan` the ``scan`` command calls:
   (:func:`captchaai_guard.hook.clean_quickly`) before the scan modules are
   imported; with one, the scan goes on reading the git that fast path
   started (:mod:`captchaai_guard.early`);
-* a commit range is scanned from the repository's top, like the command does.
+* for a commit range, ``git log`` is started first (from the top of the
+  work tree, like the command does) and read ahead while the scan modules load.
 
 The report, writer and exit code are the command's own. Everything else,
 and any doubt (an error included: the command reports it), goes to
@@ -65,10 +66,14 @@ def _quick(fmt: str, commits: str | None) -> int:
             color = fmt == "text" and use_color(sys.stdout)
             emit(renderer(fmt)([], Summary(source="staged changes", color=color)), None)
             return EXIT_CLEAN
-        if early.pending():  # clean_quickly checked: the top of a work tree
-            from pathlib import Path
+        top: str | None = os.getcwd() if early.pending() else None  # clean_quickly checked it
+    else:
+        # git log starts now, and runs while the scan modules load.
+        top = early.start_log(commits.split())
+    if top is not None:
+        from pathlib import Path
 
-            root = Path(os.getcwd())
+        root = Path(top)
     from captchaai_guard.scan_run import ScanRequest, run_scan
 
     if root is None:

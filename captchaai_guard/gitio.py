@@ -16,15 +16,19 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, cast
 
 from captchaai_guard import early
-from captchaai_guard.diff import COMMIT_MARK, FIELD_SEP
 from captchaai_guard.errors import GitError
-from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
+from captchaai_guard.gitargs import (
+    DIFF_FLAGS,
+    REMERGE_VERSION,
+    git_argv,
+    git_env,
+    log_commands,
+    parse_version,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO
-
-LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
 
 
 def _first_line(text: bytes) -> str:
@@ -187,18 +191,14 @@ class GitStream:
 
 def _take_early(args: Sequence[str], cwd: str | Path | None) -> early.Started | None:
     """The same git command, started early by the fast path, if there is one."""
-    started = early.take()
-    if started is None:
+    if cwd is None or not early.pending():
         return None
-    if (
-        cwd is not None
-        and started.argv == git_argv(args)
-        and started.env == git_env()
-        and os.path.realpath(started.cwd) == os.path.realpath(cwd)
-    ):
-        return started
-    started.discard()
-    return None
+    argv, env, folder = git_argv(args), git_env(), os.path.realpath(cwd)
+    return early.take(
+        lambda started: (
+            started.argv == argv and started.env == env and os.path.realpath(started.cwd) == folder
+        )
+    )
 
 
 def repo_root(cwd: str | Path | None = None) -> Path:
@@ -226,22 +226,12 @@ def staged_diff(root: Path) -> GitStream:
     return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root)
 
 
-# git 2.36 added remerge-diff: a merge shows only what it changed beyond
-# merging its parents (conflict resolutions, "evil" edits).
-REMERGE_VERSION = (2, 36)
-
-
 @functools.lru_cache(maxsize=1)
 def git_version() -> tuple[int, ...]:
     """The version of the git on PATH, e.g. ``(2, 39, 5)``; ``()`` if unknown."""
-    out = run(["version"]).decode("ascii", "replace").split()
-    digits = out[2].split(".") if len(out) >= 3 else []
-    parts: list[int] = []
-    for part in digits:
-        if not part.isdigit():
-            break
-        parts.append(int(part))
-    return tuple(parts)
+    if early.version is not None:  # asked already, before the scan modules loaded
+        return early.version
+    return parse_version(run(["version"]).decode("ascii", "replace"))
 
 
 class _Chain:
@@ -302,15 +292,6 @@ def log_diff(root: Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
             started.kill()
         raise
     return streams[0] if len(streams) == 1 else ChainedStream(streams)
-
-
-def log_commands(version: tuple[int, ...], revisions: Sequence[str]) -> list[list[str]]:
-    """The ``git log`` commands of :func:`log_diff` for a git ``version``."""
-    log = ["log", "-p", "--root", LOG_FORMAT, *DIFF_FLAGS]
-    commands = [[*log, "--no-merges", *revisions]]
-    if version >= REMERGE_VERSION:
-        commands.append([*log, "--merges", "--diff-merges=remerge", *revisions])
-    return commands
 
 
 def count_commits(root: Path, revisions: Sequence[str]) -> int | None:

@@ -316,46 +316,20 @@ def _plain_without_keys(path: str) -> bool:
     return not _needs_scan(data, added_only=False)
 
 
-def _error_file() -> int | None:
-    """An anonymous file for git's errors (Linux), else None (dropped)."""
-    flag = getattr(os, "O_TMPFILE", 0)
-    if not flag:
-        return None
-    try:
-        return os.open(os.environ.get("TMPDIR") or "/tmp", flag | os.O_RDWR, 0o600)
-    except OSError:
-        return None
-
-
 def _start_staged_diff() -> early.Started | None:
     """Start the staged diff as the scan asks for it and read up to
     :data:`QUICK_LIMIT` of it (None: git could not be started here)."""
     from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
 
-    read_end, write_end = os.pipe()
-    if min(read_end, write_end) <= 2:  # stdio closed: do not juggle descriptors
-        os.close(read_end)
-        os.close(write_end)
-        return None
-    errors = _error_file()
-    actions = [
-        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_DUP2, write_end, 1),
-        (os.POSIX_SPAWN_DUP2, errors, 2)
-        if errors is not None
-        else (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-    ]
     argv = git_argv(["diff", "--cached", *DIFF_FLAGS])
     env = git_env()
-    try:
-        pid = os.posix_spawnp("git", argv, env, file_actions=actions)
-    except OSError:
-        os.close(read_end)
+    errors = early.error_file()
+    spawned = early.spawn(argv, env, errors)
+    if spawned is None:
         if errors is not None:
             os.close(errors)
         return None
-    finally:
-        os.close(write_end)
+    pid, read_end = spawned
     chunks, size = [], 0
     try:
         while size <= QUICK_LIMIT:
@@ -366,8 +340,7 @@ def _start_staged_diff() -> early.Started | None:
             size += len(chunk)
     except OSError:
         os.close(read_end)
-        started = early.Started(argv, env, os.getcwd(), pid, None, b"", None, errors)
-        started.discard()
+        early.Started(argv, env, os.getcwd(), pid, None, b"", None, errors).discard()
         return None
     head = b"".join(chunks)
     if size > QUICK_LIMIT:  # git is still writing: the scan goes on from here
@@ -390,7 +363,7 @@ def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
     """
     if environ.get("PRE_COMMIT_FROM_REF") and environ.get("PRE_COMMIT_TO_REF"):
         return False
-    if "GIT_WORK_TREE" in environ or not hasattr(os, "posix_spawnp") or not os.path.lexists(".git"):
+    if "GIT_WORK_TREE" in environ or not os.path.lexists(".git"):
         return False
     if _may_have_config("."):
         return False

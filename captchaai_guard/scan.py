@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, cast
 
 from captchaai_guard import gitio
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.diff import COMMIT_MARK, AddedLine, DiffFile, FileEnd, parse_stream
+from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
+from captchaai_guard.gitargs import COMMIT_MARK
 
 if TYPE_CHECKING:  # a clean scan never needs these at run time
     from pathlib import Path

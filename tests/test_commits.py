@@ -11,7 +11,7 @@ import select
 import subprocess
 from typing import Any
 
-from captchaai_guard.diff import COMMIT_MARK
+from captchaai_guard.gitargs import COMMIT_MARK
 from captchaai_guard.progress import Progress, bar
 from captchaai_guard.scan import CommitCounter
 from tests.conftest import Repo, Result, console_script, fake_key
@@ -224,7 +224,8 @@ def test_commit_counter_counts_markers_split_across_reads() -> None:
 
 
 def test_merges_need_git_2_36_for_their_own_changes() -> None:
-    from captchaai_guard.gitio import git_version, log_commands
+    from captchaai_guard.gitargs import log_commands
+    from captchaai_guard.gitio import git_version
 
     (only,) = log_commands((2, 35, 8), ["HEAD"])
     assert "--no-merges" in only and only[-1] == "HEAD"

@@ -159,3 +159,34 @@ def test_closing_the_reader_early_stops_its_thread() -> None:
     proc.wait()
     reader.close()
     assert reader.thread is not None and not reader.thread.is_alive()
+
+
+def test_a_commit_range_is_read_from_gits_started_first(repo: Repo, tmp_path: Path) -> None:
+    """``scan --commits`` starts its ``git log`` commands before the scan
+    modules load and reads each once, from any folder of the work tree."""
+    repo.stage("base.txt", "base\n")
+    base = repo.commit("base")
+    repo.stage("sub/app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    repo.commit("key")
+    log = tmp_path / "git.log"
+    env = _logging_git(tmp_path / "bin", log)
+    result = repo.run(
+        "scan", "--commits", f"{base}..HEAD", "--format", "json", env=env, cwd=repo.path / "sub"
+    )
+    assert result.code == 1, result.err
+    assert [f["path"] for f in json.loads(result.out)["findings"]] == ["sub/app.py"]
+    # (split on newlines only: the log format holds \x1e, a line break to splitlines)
+    logs = [line for line in log.read_text().split("\n") if " log " in f" {line} "]
+    assert len(logs) == len(set(logs)) >= 1
+    assert all(
+        line.startswith(f"-C {repo.path}") or f"-C {os.path.realpath(repo.path)}" in line for line in logs
+    )
+
+
+def test_a_bad_range_started_early_is_reported_once(repo: Repo) -> None:
+    repo.stage("a.txt", "a\n")
+    repo.commit()
+    result = repo.run("scan", "--commits", "nosuchbranch..HEAD")
+    assert result.code == 2
+    assert len(result.err.strip().splitlines()) == 1
+    assert "fetch the whole history" in result.err
