@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,17 +41,44 @@ _RULE_KEYS = ("id", "description", "regex", "keywords")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-@dataclass(frozen=True)
 class Config:
-    """A loaded configuration; the empty one when there is no file."""
+    """A loaded configuration; the empty one when there is no file.
 
-    source: Path | None = None
-    exclude: tuple[str, ...] = ()
-    allow: tuple[re.Pattern[str], ...] = ()
-    disable: tuple[str, ...] = ()
-    rules: tuple[Rule, ...] = ()
-    verify_url: str | None = None
-    _excluded: Callable[[str], bool] | None = field(default=None, repr=False, compare=False)
+    A plain class, not a dataclass: ``dataclasses`` (and the ``inspect``
+    module it pulls in) would cost every scan more than loading the file."""
+
+    __slots__ = ("_excluded", "allow", "disable", "exclude", "rules", "source", "verify_url")
+
+    def __init__(
+        self,
+        source: Path | None = None,
+        exclude: tuple[str, ...] = (),
+        allow: tuple[re.Pattern[str], ...] = (),
+        disable: tuple[str, ...] = (),
+        rules: tuple[Rule, ...] = (),
+        verify_url: str | None = None,
+        _excluded: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.source = source
+        self.exclude = exclude
+        self.allow = allow
+        self.disable = disable
+        self.rules = rules
+        self.verify_url = verify_url
+        self._excluded = _excluded
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.source, self.exclude, self.allow, self.disable, self.rules, self.verify_url)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Config) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ("source", "exclude", "allow", "disable", "rules", "verify_url")
+        return "Config(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in fields) + ")"
 
     def include(self) -> Callable[[str], bool] | None:
         """A path filter for the scan drivers, or None when nothing is excluded."""

@@ -23,7 +23,7 @@ from captchaai_guard.gitargs import COMMIT_MARK, FIELD_SEP
 if TYPE_CHECKING:
     from typing import IO
 
-    from captchaai_guard.findings import Commit
+    from captchaai_guard.commit import Commit
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
@@ -227,7 +227,7 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
 
 
 def parse_commit_line(line: bytes) -> Commit:
-    from captchaai_guard.findings import Commit
+    from captchaai_guard.commit import Commit
 
     fields = line.decode("utf-8", "replace")[len(COMMIT_MARK) :].split(FIELD_SEP)
     fields += [""] * (4 - len(fields))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from captchaai_guard.commit import Commit as Commit  # where findings came from (history)
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
@@ -44,16 +46,6 @@ def secret_hash(secret: str) -> str:
     import hashlib
 
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Commit:
-    """Where a finding came from when scanning history."""
-
-    sha: str
-    author: str
-    email: str
-    date: str
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import subprocess
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -27,6 +26,7 @@ from captchaai_guard.gitargs import (
 )
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
     from typing import IO
 
@@ -46,6 +46,8 @@ def run(
     ok: Collection[int] = (0,),
 ) -> bytes:
     """Run git and return its stdout; raise GitError when it exits outside ``ok``."""
+    import subprocess  # not loaded by a scan whose git the fast path started
+
     try:
         proc = subprocess.run(
             git_argv(args), cwd=cwd, input=input, capture_output=True, env=git_env(), check=False
@@ -90,6 +92,8 @@ class _ErrorFile:
         return errors
 
     def target(self) -> IO[bytes] | int:
+        import subprocess
+
         return self.handle if self.handle is not None else subprocess.DEVNULL
 
     def read(self) -> bytes:
@@ -150,6 +154,8 @@ class GitStream:
             self.reader = started.reader or early.AheadReader(None, started.head)
             self.stdout: IO[bytes] = cast("IO[bytes]", self.reader)
             return
+        import subprocess
+
         self.errors = _ErrorFile()
         try:
             self.proc = subprocess.Popen(
@@ -314,6 +320,8 @@ class BlobReader:
         self.errors: _ErrorFile | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
+        import subprocess
+
         self.errors = _ErrorFile()
         try:
             return subprocess.Popen(
@@ -372,6 +380,8 @@ class BlobReader:
         proc, self.proc = self.proc, None
         if proc is None:
             return
+        import subprocess  # loaded already: the process was started with it
+
         for handle in (proc.stdin, proc.stdout):
             if handle is not None:
                 with contextlib.suppress(OSError):

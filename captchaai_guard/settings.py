@@ -12,15 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from captchaai_guard.findings import Finding
-from captchaai_guard.scan import PathFilter
-
 BASELINE_FILE = ".captchaai-guard-baseline.json"  # captchaai_guard.baseline's (a test keeps them equal)
 
 if TYPE_CHECKING:
     from captchaai_guard.baseline import Baseline
     from captchaai_guard.config import Config
     from captchaai_guard.engine import Engine
+    from captchaai_guard.findings import Finding
+    from captchaai_guard.scan import PathFilter
 
 
 class Settings(NamedTuple):
