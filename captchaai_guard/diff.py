@@ -242,12 +242,37 @@ def _mentions_captchaai(lowered: bytes, start: int, end: int) -> bool:
     lower-cased region of a hunk, ``start`` a line start) names CaptchaAI."""
     pos = lowered.find(_CAPTCHA, start, end)
     while pos != -1:
-        tail = lowered[pos + 7 : pos + 10]
-        if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
-            line_start = max(lowered.rfind(b"\n", start, pos) + 1, start)
-            if lowered[line_start] != _MINUS:
-                return True
+        if _names_captchaai(lowered, start, pos):
+            return True
         pos = lowered.find(_CAPTCHA, pos + 7, end)
+    return False
+
+
+def _names_captchaai(text: bytes, start: int, pos: int) -> bool:
+    """``text[pos:]`` (lower-cased) starts CaptchaAI's name, on an added or
+    context line of a region starting at ``start``."""
+    tail = text[pos + 7 : pos + 10].lower()
+    if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
+        line_start = max(text.rfind(b"\n", start, pos) + 1, start)
+        return text[line_start] != _MINUS
+    return False
+
+
+# The common spellings (captchaai, CaptchaAI, CAPTCHAAI, captcha_ai ...),
+# found without lower-casing the block.
+_SPELLINGS = (b"aptcha", b"APTCHA")
+
+
+def _mentions_quickly(buf: bytes, start: int, end: int) -> bool:
+    """Like :func:`_mentions_captchaai`, for the usual spellings only: a
+    ``False`` may be wrong for an odd one (``CAptcha``), so a scan that can
+    read the file checks it whole before it drops a finding."""
+    for spelling in _SPELLINGS:
+        pos = buf.find(spelling, start + 1, end)
+        while pos != -1:
+            if buf[pos - 1] in b"cC" and _names_captchaai(buf, start, pos - 1):
+                return True
+            pos = buf.find(spelling, pos + 6, end)
     return False
 
 
@@ -304,10 +329,14 @@ class DiffParser:
         keywords: Sequence[bytes] = (),
         every_line: bool = False,
         required: Sequence[bytes] | None = None,
+        exact_mentions: bool = True,
     ) -> None:
         self.keywords = tuple(keywords)  # widen the prefilter for custom rules
         self.every_line = every_line
         self.required = required  # narrow it for built-in rules
+        # False: a file whose diff names CaptchaAI only in an odd spelling may
+        # be seen as not naming it (the caller then reads the file whole).
+        self.exact_mentions = exact_mentions
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -388,7 +417,10 @@ class DiffParser:
         block = self.block
         assert block is not None
         if not file.mentions:  # settled once per file
-            file.mentions = _mentions_captchaai(block.lowered(), start, end)
+            if self.exact_mentions:
+                file.mentions = _mentions_captchaai(block.lowered(), start, end)
+            else:
+                file.mentions = _mentions_quickly(buf, start, end)
         cursor, lineno = start, self.lineno
         lines = candidate_lines(
             buf,
@@ -431,6 +463,7 @@ def parse_stream(
     every_line: bool = False,
     required: Sequence[bytes] | None = None,
     strip_color: bool = False,
+    exact_mentions: bool = True,
 ) -> Iterator[Event]:
     """Parse a unified diff from ``stream`` in blocks of ``block_size``
     (``keywords``/``every_line``/``required``: see :func:`candidate_lines`;
@@ -439,8 +472,11 @@ def parse_stream(
 
     ``strip_color`` removes terminal colour codes first (a diff piped from
     ``git diff`` with ``color.ui=always``).
+    ``exact_mentions=False`` looks for CaptchaAI's name in its usual
+    spellings only (no lower-casing of blocks); for a caller that can read a
+    file whole when a finding depends on it.
     """
-    parser = DiffParser(keywords, every_line, required)
+    parser = DiffParser(keywords, every_line, required, exact_mentions)
     rest = b""
 
     def clean(block: bytes) -> bytes:  # whole lines: no colour code is split

@@ -152,6 +152,7 @@ def scan_diff(
         every_line=engine.every_line,
         required=engine.required,
         strip_color=strip_color,
+        exact_mentions=blobs is None,  # else _has_context reads the file when unsure
     )
     for event in events:
         if isinstance(event, AddedLine):

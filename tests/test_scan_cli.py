@@ -241,3 +241,18 @@ def test_a_commit_range_scan_reports_like_the_full_command(repo: Repo) -> None:
         assert (quick.code, quick.out.encode()) == _full_command(repo, *args), fmt
     found = json.loads(repo.run("scan", "--commits", f"{base}..HEAD", "--format", "json").out)["findings"]
     assert sorted(f["path"] for f in found) == ["main.sh", "merge.env", "side.py"]
+
+
+def test_an_odd_spelling_of_captchaai_still_gives_file_context(repo: Repo) -> None:
+    """The staged scan looks for CaptchaAI's name in its usual spellings in
+    the diff; an odd one (``CAptchaAI``) is found by reading the file, and
+    ``--stdin`` (no file to read) looks for every spelling in the diff."""
+    key = fake_key()
+    repo.stage("client.py", f'# CAptchaAI endpoint\nAPI_KEY = "{key}"\n')
+    found = json.loads(repo.run("scan", "--format", "json").out)["findings"]
+    assert [f["rule_id"] for f in found] == ["captchaai-field"]
+    diff = repo.git("diff", "--cached").encode()
+    piped = json.loads(repo.run("scan", "--stdin", "--format", "json", input=diff).out)["findings"]
+    assert [f["rule_id"] for f in piped] == ["captchaai-field"]
+    repo.stage("client.py", f'# another service\nAPI_KEY = "{key}"\n')
+    assert repo.run("scan").code == 0
