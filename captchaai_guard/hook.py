@@ -267,15 +267,13 @@ def _error(message: str) -> int:
 
 # --- the fast path -----------------------------------------------------------
 # The scan only reads added lines (and files git calls binary), and every
-# built-in rule needs a run of 32 letters and digits on a line that also holds
-# one of their keywords, ASCII case-insensitive, or a non-ASCII byte (what
-# captchaai_guard.candidates lets through). A staged diff without such a line
-# and without a binary file holds no key: that is settled here with os, one
-# git process and bytes methods in C, before the scan modules are imported.
-# Anything else takes the full path.
+# built-in rule needs a run of 32 letters and digits that stands whole on a
+# line that also holds one of their keywords (or a non-ASCII byte): the lines
+# captchaai_guard.candidates lets through. A staged diff without such an added
+# line and without a binary file holds no key: that is settled here with os,
+# one git process and bytes methods in C, before the scan modules are
+# imported. Anything else takes the full path.
 
-_ALNUM = bytes(0x61 if chr(i).isascii() and chr(i).isalnum() else 0x20 for i in range(256))
-_RUN = b"a" * 32
 # Engine().required (a test keeps them equal): importing the rules costs more
 # than a clean commit's whole check.
 REQUIRED = (b"authorization", b"captcha", b"client", b"key", b"solver", b"token")
@@ -285,22 +283,12 @@ QUICK_LIMIT = 1 << 20  # a larger diff goes to the streaming scan
 def _needs_scan(data: bytes, added_only: bool) -> bool:
     """True when a line of ``data`` (an added line, with ``added_only``)
     could match a built-in rule."""
-    mapped = data.translate(_ALNUM)
-    pos = mapped.find(_RUN)
-    while pos != -1:
-        line_start = data.rfind(b"\n", 0, pos) + 1
-        line_end = data.find(b"\n", pos)
-        if line_end == -1:
-            line_end = len(data)
-        if not added_only or data.startswith(b"+", line_start):
-            line = data[line_start:line_end]
-            if not line.isascii():
-                return True
-            lowered = line.lower()
-            if any(word in lowered for word in REQUIRED):
-                return True
-        pos = mapped.find(_RUN, line_end)
-    return False
+    from captchaai_guard.candidates import candidate_lines  # (bytes methods only)
+
+    return any(
+        not added_only or data.startswith(b"+", start)
+        for start, _ in candidate_lines(data, required=REQUIRED)
+    )
 
 
 def _plain_without_keys(path: str) -> bool:
