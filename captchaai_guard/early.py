@@ -1,10 +1,13 @@
-"""A staged diff that git started before the scan modules were loaded.
+"""git processes started before the scan modules are loaded.
 
-The fast path (:func:`captchaai_guard.hook.clean_quickly`) spawns ``git diff
---cached`` and reads its first megabyte. When that cannot settle the scan,
-the running git (and what was read) is kept here, and the scan that follows
-goes on reading it (:class:`captchaai_guard.gitio.GitStream`) instead of
-asking git for the same diff again. Only ``os`` is imported.
+The commit hook's fast path (:func:`captchaai_guard.hook.clean_quickly`)
+spawns ``git diff --cached`` and reads its first megabyte; when that cannot
+settle the scan, the running git (and what was read) is kept here. For
+``captchaai-guard scan --commits``, :func:`start_log` starts the ``git log``
+commands at once. A kept git is read ahead by a thread (:class:`AheadReader`)
+while Python imports the scan modules, and the scan takes it
+(:class:`captchaai_guard.gitio.GitStream`) instead of asking git again.
+git is spawned with ``os.posix_spawn``: only ``os`` is imported at load time.
 """
 
 from __future__ import annotations
