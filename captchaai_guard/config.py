@@ -29,13 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from captchaai_guard.errors import ConfigError
 from captchaai_guard.rules import RULES, Rule
+from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, TABLE, may_define_table
 
 if TYPE_CHECKING:
     from captchaai_guard.engine import Engine
 
-CONFIG_FILE = ".captchaai-guard.toml"
-PYPROJECT = "pyproject.toml"
-TABLE = "captchaai-guard"
 _KEYS = ("exclude", "allow", "disable", "rules", "verify_url")
 _RULE_KEYS = ("id", "description", "regex", "keywords")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -167,7 +165,7 @@ def find(root: Path) -> tuple[Path, bool] | None:
             data = pyproject.read_bytes()
         except OSError as exc:
             raise ConfigError(f"{pyproject}: cannot read: {exc.strerror or exc}") from None
-        if TABLE.encode() in data:  # cheap: most pyproject files never mention us
+        if may_define_table(data):  # cheap: most pyproject files never mention us
             return pyproject, True
     return None
 

@@ -28,6 +28,7 @@ import sys
 
 from captchaai_guard import early
 from captchaai_guard.errors import GuardError, redact
+from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, may_define_table
 
 # Only os, sys and the errors at import time: a commit without anything key-like is
 # settled by the fast path below before the scan modules are imported.
@@ -52,11 +53,10 @@ PUSH_NOTE = (
     "(git commit --amend, git rebase -i) before pushing.\n"
     "Deliberately pushing anyway: git push --no-verify (not recommended).\n"
 )
-# Files read by captchaai_guard.baseline and captchaai_guard.config, named here
-# so that a repository without them never imports those modules.
+# The file read by captchaai_guard.baseline, named here so that a repository
+# without one never imports that module (captchaai_guard.tables names the
+# configuration files).
 BASELINE_FILE = ".captchaai-guard-baseline.json"
-CONFIG_FILE = ".captchaai-guard.toml"
-PYPROJECT, PYPROJECT_TABLE = "pyproject.toml", "captchaai-guard"
 
 
 def _may_have_config(root: str | Path) -> bool:
@@ -65,7 +65,7 @@ def _may_have_config(root: str | Path) -> bool:
         return True
     try:
         with open(os.path.join(root, PYPROJECT), "rb") as handle:
-            return PYPROJECT_TABLE.encode() in handle.read()
+            return may_define_table(handle.read())
     except FileNotFoundError:
         return False
     except OSError:

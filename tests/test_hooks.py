@@ -434,14 +434,9 @@ def test_hook_follows_the_configuration_and_baseline_like_scan(seeded: Repo) -> 
 
 
 def test_file_names_match_the_loaders() -> None:
-    from captchaai_guard import baseline, config, hook, settings
+    from captchaai_guard import baseline, hook, settings
 
     assert hook.BASELINE_FILE == baseline.BASELINE_FILE == settings.BASELINE_FILE
-    assert (hook.CONFIG_FILE, hook.PYPROJECT, hook.PYPROJECT_TABLE) == (
-        config.CONFIG_FILE,
-        config.PYPROJECT,
-        config.TABLE,
-    )
 
 
 def test_hook_reads_configuration_from_pyproject(seeded: Repo) -> None:
