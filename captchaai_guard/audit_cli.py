@@ -27,7 +27,8 @@ def audit(
     from captchaai_guard import gitio
     from captchaai_guard.audit import required_failed, run_audit
     from captchaai_guard.audit_report import render_json, render_text
-    from captchaai_guard.cli import EXIT_CLEAN, EXIT_FINDINGS, load_settings
+    from captchaai_guard.cli import load_settings
+    from captchaai_guard.errors import EXIT_CLEAN, EXIT_FINDINGS
     from captchaai_guard.output import emit
     from captchaai_guard.report import use_color
 

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from captchaai_guard import __version__
-from captchaai_guard.errors import GitError, GuardError, OutputError, redact
+from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, GitError, GuardError, OutputError, redact
 
 if TYPE_CHECKING:
     from captchaai_guard.config import Config
     from captchaai_guard.settings import Settings
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., object])
 
 
@@ -163,9 +162,14 @@ def load_settings(
     :mod:`captchaai_guard.settings`). Any problem is a :class:`GuardError`."""
     from captchaai_guard import settings
 
+    check_baseline_options(baseline_path, no_baseline)
+    return settings.load(root, config_path, baseline_path, use_baseline=not no_baseline)
+
+
+def check_baseline_options(baseline_path: str | None, no_baseline: bool) -> None:
+    """``--baseline`` and ``--no-baseline`` exclude each other."""
     if baseline_path is not None and no_baseline:
         raise click.UsageError("choose one of --baseline, --no-baseline")
-    return settings.load(root, config_path, baseline_path, use_baseline=not no_baseline)
 
 
 def optional_root() -> Path | None:
@@ -229,8 +233,7 @@ def scan(
     if paths and not files_mode:
         raise click.UsageError("PATHS are only accepted with --files")
 
-    if baseline_path is not None and no_baseline:
-        raise click.UsageError("choose one of --baseline, --no-baseline")
+    check_baseline_options(baseline_path, no_baseline)
     root = optional_root() if stdin_mode else gitio.repo_root()
     request = ScanRequest(
         mode="stdin"

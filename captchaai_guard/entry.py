@@ -22,11 +22,12 @@ from __future__ import annotations
 import os
 import sys
 
+from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("text", "json", "sarif", "github")  # captchaai_guard.report.FORMATS (a test keeps them equal)
 
 

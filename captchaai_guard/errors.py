@@ -1,6 +1,9 @@
-"""Errors that end a run with exit code 2 and one clear line on stderr."""
+"""Errors that end a run with exit code 2 and one clear line on stderr, and
+the exit codes every command and hook shares."""
 
 from __future__ import annotations
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2  # no key, keys found, error
 
 
 def redact(message: str) -> str:

@@ -27,7 +27,7 @@ import os
 import sys
 
 from captchaai_guard import early
-from captchaai_guard.errors import GuardError, redact
+from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, GuardError, redact
 from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, may_define_table
 
 # Only os, sys and the errors at import time: a commit without anything key-like is
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from captchaai_guard.findings import Finding
     from captchaai_guard.scan import PathFilter
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 MODES = ("pre-commit", "pre-push")
 USAGE = (
     "usage: captchaai-guard-hook pre-commit [FILES...]\n"
@@ -318,6 +317,7 @@ def _start_staged_diff() -> early.Started | None:
             os.close(errors)
         return None
     pid, read_end = spawned
+    cwd = os.getcwd()
     chunks, size = [], 0
     try:
         while size <= QUICK_LIMIT:
@@ -328,14 +328,14 @@ def _start_staged_diff() -> early.Started | None:
             size += len(chunk)
     except OSError:
         os.close(read_end)
-        early.Started(argv, env, os.getcwd(), pid, None, b"", None, errors).discard()
+        early.Started(argv, env, cwd, pid, None, b"", None, errors).discard()
         return None
     head = b"".join(chunks)
     if size > QUICK_LIMIT:  # git is still writing: the scan goes on from here
-        return early.Started(argv, env, os.getcwd(), pid, read_end, head, None, errors)
+        return early.Started(argv, env, cwd, pid, read_end, head, None, errors)
     os.close(read_end)
     _, status = os.waitpid(pid, 0)
-    return early.Started(argv, env, os.getcwd(), pid, None, head, os.waitstatus_to_exitcode(status), errors)
+    return early.Started(argv, env, cwd, pid, None, head, os.waitstatus_to_exitcode(status), errors)
 
 
 def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from captchaai_guard.errors import GitError, GuardError
+from captchaai_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, GitError, GuardError
 from captchaai_guard.output import emit
 from captchaai_guard.report import Summary, isatty, renderer, use_color
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from captchaai_guard.findings import Finding
     from captchaai_guard.progress import Progress
 
-EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
 _MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
 _FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
