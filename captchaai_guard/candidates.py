@@ -95,14 +95,9 @@ def runs_map(buf: bytes) -> bytes:
 def _run_lines(buf: bytes, start: int, end: int, mapped: bytes) -> Iterator[tuple[int, int]]:
     pos = mapped.find(_RUN, start, end)
     while pos != -1:
-        line_start = buf.rfind(b"\n", start, pos) + 1
-        if line_start == 0:
-            line_start = start
-        line_end = buf.find(b"\n", pos, end)
-        if line_end == -1:
-            line_end = end
-        yield line_start, line_end
-        pos = mapped.find(_RUN, line_end, end)
+        line = _line_of(buf, start, end, pos)
+        yield line
+        pos = mapped.find(_RUN, line[1], end)
 
 
 def _whole_runs(mapped: bytes, needle: bytes, start: int, end: int) -> list[int]:
@@ -165,7 +160,7 @@ def _required_lines(
     for at in hits:
         if at <= line_end:
             continue  # that line is in already
-        line_start = rfind(b"\n", start, at) + 1
+        line_start = rfind(b"\n", start, at) + 1  # (_line_of, inlined: one step per run)
         starts.append(line_start if line_start else start)
         line_end = find(b"\n", at, end)
         if line_end == -1:

@@ -233,7 +233,8 @@ def discard() -> None:
 
 
 def error_file() -> int | None:
-    """An anonymous file for git's errors (Linux), else None (dropped)."""
+    """An anonymous file for git's errors where the system has O_TMPFILE
+    (Linux), else None."""
     flag = getattr(os, "O_TMPFILE", 0)
     if not flag:
         return None

@@ -69,14 +69,10 @@ class _ErrorFile:
 
     def __init__(self) -> None:
         self.handle: IO[bytes] | None = None
-        folder = os.environ.get("TMPDIR") or "/tmp"
-        flag = getattr(os, "O_TMPFILE", 0)
-        if flag:  # Linux: no tempfile import on the hook path
-            try:
-                self.handle = os.fdopen(os.open(folder, flag | os.O_RDWR, 0o600), "w+b")
-                return
-            except OSError:
-                pass
+        fd = early.error_file()  # Linux: no tempfile import on the hook path
+        if fd is not None:
+            self.handle = os.fdopen(fd, "w+b")
+            return
         try:
             import tempfile
 
