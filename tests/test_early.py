@@ -42,6 +42,23 @@ def _large_diff(repo: Repo, keys: list[str]) -> None:
     repo.stage("z_last.sh", f"export CAPTCHAAI_API_KEY={keys[1]}\n")
 
 
+def _hook(repo: Repo, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed hook script, as git runs it, with ``env``."""
+    return subprocess.run(
+        [console_script("captchaai-guard-hook"), "pre-commit"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+def _diff_runs(log: Path) -> int:
+    """How many ``git diff --cached`` the logging git saw."""
+    return sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines())
+
+
 def test_a_large_staged_diff_is_read_from_one_git(repo: Repo, tmp_path: Path) -> None:
     keys = [fake_key(), fake_key()]
     _large_diff(repo, keys)
@@ -51,7 +68,7 @@ def test_a_large_staged_diff_is_read_from_one_git(repo: Repo, tmp_path: Path) ->
     assert result.code == 1, result.err
     found = json.loads(result.out)["findings"]
     assert sorted(f["path"] for f in found) == ["a_first.py", "z_last.sh"]
-    assert sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines()) == 1
+    assert _diff_runs(log) == 1
     assert "--show-toplevel" not in log.read_text()  # no click, no repo_root: the fast path's folder
 
 
@@ -60,17 +77,10 @@ def test_the_hook_reads_a_large_staged_diff_from_one_git(repo: Repo, tmp_path: P
     _large_diff(repo, keys)
     log = tmp_path / "git.log"
     env = _logging_git(tmp_path / "bin", log)
-    proc = subprocess.run(
-        [console_script("captchaai-guard-hook"), "pre-commit"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    proc = _hook(repo, env)
     assert proc.returncode == 1
     assert "a_first.py:1" in proc.stderr and "z_last.sh:1" in proc.stderr
-    assert sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines()) == 1
+    assert _diff_runs(log) == 1
 
 
 def test_a_git_failing_after_the_hand_over_fails_the_scan(repo: Repo, tmp_path: Path) -> None:
@@ -80,14 +90,7 @@ def test_a_git_failing_after_the_hand_over_fails_the_scan(repo: Repo, tmp_path: 
     assert result.code == 2
     assert result.err.startswith("captchaai-guard: error: git diff failed")
     assert len(result.err.strip().splitlines()) == 1
-    hook = subprocess.run(
-        [console_script("captchaai-guard-hook"), "pre-commit"],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    hook = _hook(repo, env)
     assert hook.returncode == 2 and "git diff failed" in hook.stderr
 
 
@@ -96,7 +99,7 @@ def test_a_small_diff_with_a_key_is_not_asked_for_twice(repo: Repo, tmp_path: Pa
     log = tmp_path / "git.log"
     env = _logging_git(tmp_path / "bin", log)
     assert repo.run("scan", env=env).code == 1
-    assert sum(" diff --cached " in f" {line} " for line in log.read_text().splitlines()) == 1
+    assert _diff_runs(log) == 1
 
 
 def test_the_reader_hands_out_everything_in_order() -> None:
