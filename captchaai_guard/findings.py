@@ -7,8 +7,6 @@ uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from captchaai_guard.commit import Commit as Commit  # where findings came from (history)
 
 TYPE_CHECKING = False
@@ -48,18 +46,95 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-@dataclass(frozen=True)
+_FIELDS = (
+    "rule_id",
+    "description",
+    "path",
+    "line",
+    "column",
+    "secret",
+    "line_text",
+    "commit",
+    "remediation",
+    "status",
+)
+
+
 class Finding:
+    """One key found: immutable, compared and hashed by its fields.
+
+    A plain class, not a dataclass: importing ``dataclasses`` (and the
+    ``inspect`` module it pulls in) cost a scan with findings more than
+    compiling its rules. ``repr`` leaves out the secret and the line.
+    """
+
+    __slots__ = _FIELDS
+
     rule_id: str
     description: str
     path: str
     line: int
     column: int
-    secret: str = field(repr=False)
-    line_text: str = field(repr=False)
-    commit: Commit | None = None
-    remediation: str = ""
-    status: str | None = None  # live / invalid / unknown after --verify
+    secret: str
+    line_text: str
+    commit: Commit | None
+    remediation: str
+    status: str | None  # live / invalid / unknown after --verify
+
+    def __init__(
+        self,
+        rule_id: str,
+        description: str,
+        path: str,
+        line: int,
+        column: int,
+        secret: str,
+        line_text: str,
+        commit: Commit | None = None,
+        remediation: str = "",
+        status: str | None = None,
+    ) -> None:
+        values = (rule_id, description, path, line, column, secret, line_text, commit, remediation, status)
+        for name, value in zip(_FIELDS, values):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Finding is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Finding is immutable: cannot delete {name!r}")
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in _FIELDS if name not in ("secret", "line_text")
+        )
+        return f"Finding({shown})"
+
+    def with_status(self, status: str | None) -> Finding:
+        """A copy with :attr:`status` set."""
+        return Finding(
+            self.rule_id,
+            self.description,
+            self.path,
+            self.line,
+            self.column,
+            self.secret,
+            self.line_text,
+            self.commit,
+            self.remediation,
+            status,
+        )
 
     @property
     def masked(self) -> str:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import PurePosixPath
+from typing import NamedTuple
 
 ENV_VAR = "CAPTCHAAI_API_KEY"
 
 
-@dataclass(frozen=True)
-class Language:
+class Language(NamedTuple):
     name: str
     read: str  # how code in this language reads the variable
 
@@ -67,13 +65,20 @@ _BY_SUFFIX: dict[str, Language] = {
 
 
 def language_of(path: str) -> Language:
-    pure = PurePosixPath(path)
-    name = pure.name.lower()
+    name = path.rsplit("/", 1)[-1].lower()
     if name == ".env" or name.startswith(".env."):
         return _DOTENV
     if name in ("dockerfile", "containerfile") or name.endswith(".dockerfile"):
         return Language("Dockerfile", "pass it at run time: docker run -e {var} ...; never ENV or ARG")
-    return _BY_SUFFIX.get(pure.suffix.lower(), _SH)
+    return _BY_SUFFIX.get(_suffix(name), _SH)
+
+
+def _suffix(name: str) -> str:
+    """The final suffix of a file name, as ``PurePosixPath.suffix`` gives it."""
+    dot = name.rfind(".")
+    if dot <= 0 or dot == len(name) - 1:
+        return ""
+    return name[dot:]
 
 
 def _variable(line: str) -> str:

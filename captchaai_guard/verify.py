@@ -14,7 +14,6 @@ Nothing here ever prints, logs or raises the request URL (it holds the key).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -88,4 +87,4 @@ def verify(findings: Sequence[Finding], base: str, timeout: float = DEFAULT_TIME
         return list(findings)
     with ThreadPoolExecutor(max_workers=min(_WORKERS, len(keys))) as pool:
         statuses = dict(zip(keys, pool.map(lambda key: check_key(key, base, timeout), keys)))
-    return [dataclasses.replace(f, status=statuses[f.secret]) for f in findings]
+    return [f.with_status(statuses[f.secret]) for f in findings]

@@ -90,7 +90,7 @@ def test_statuses_in_json_and_text(repo: Repo, endpoint: Endpoint) -> None:
     repo.stage("keys.env", "".join(f"CAPTCHAAI_API_KEY_{i + 2}={k}\n" for i, k in enumerate(keys)))
     start = time.monotonic()
     result = _scan(
-        repo, "--verify", "--verify-url", endpoint.url, "--verify-timeout", "0.5", "--format", "json"
+        repo, "--verify", "--verify-url", endpoint.url, "--verify-timeout", "1.5", "--format", "json"
     )
     assert time.monotonic() - start < 20
     assert result.code == 1, result.err
