@@ -12,8 +12,8 @@ words. Both are looked for in C, over whole blocks:
   for a run framed by spaces (:func:`_whole_runs`), so runs of other
   lengths (hashes, base64, long identifiers) are skipped in C.
 * the lines holding such a run are joined, lowered and searched for the
-  words once (ASCII case-insensitive); a line with a non-ASCII byte is let
-  through (rules lower lines as text, where KELVIN SIGN lowers to ``k``).
+  words once, ASCII case-insensitive, as the built-in rules match (their
+  letters are ASCII: KELVIN SIGN is no ``k`` to them).
 
 Custom rules widen the net: lines holding one of their ``keywords`` are
 candidates too, and ``every_line`` yields every line. Only candidate lines
@@ -61,7 +61,7 @@ def candidate_lines(
     Without ``required``: every line with a run of 32 or more letters and
     digits. With ``required`` (lower-case words, for the built-in rules):
     the lines with a run that could stand whole as a key and one of the
-    words or a non-ASCII byte (see the module docstring).
+    words (see the module docstring).
     ``keywords`` (lower-case) add the lines holding one of them, run or not,
     and ``every_line`` yields them all (custom rules).
     ``lowered`` (``buf.lower()``) and ``mapped`` (:func:`runs_map` of
@@ -173,8 +173,8 @@ def _required_lines(
 def _holding(
     buf: bytes, starts: list[int], ends: list[int], required: Sequence[bytes]
 ) -> Iterator[tuple[int, int]]:
-    """The lines ``buf[starts[i]:ends[i]]`` holding a required word or a
-    non-ASCII byte: the words are looked for once, in all lines joined."""
+    """The lines ``buf[starts[i]:ends[i]]`` holding a required word: the
+    words are looked for once, in all lines joined."""
     lines = [buf[s:e] for s, e in zip(starts, ends)]
     joined = b"\n".join(lines).lower()
     offsets = list(accumulate([len(line) + 1 for line in lines], initial=0))
@@ -185,8 +185,6 @@ def _holding(
             index = bisect_right(offsets, pos) - 1
             chosen.add(index)
             pos = joined.find(word, offsets[index + 1])
-    if not joined.isascii():
-        chosen.update(i for i, line in enumerate(lines) if not line.isascii())
     for index in sorted(chosen):
         yield starts[index], ends[index]
 

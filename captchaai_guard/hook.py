@@ -267,7 +267,7 @@ def _error(message: str) -> int:
 # --- the fast path -----------------------------------------------------------
 # The scan only reads added lines (and files git calls binary), and every
 # built-in rule needs a run of 32 letters and digits that stands whole on a
-# line that also holds one of their keywords (or a non-ASCII byte): the lines
+# line that also holds one of their keywords: the lines
 # captchaai_guard.candidates lets through. A staged diff without such an added
 # line and without a binary file holds no key: that is settled here with os,
 # one git process and bytes methods in C, before the scan modules are
