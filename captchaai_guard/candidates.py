@@ -115,19 +115,18 @@ def _whole_runs(mapped: bytes, needle: bytes, start: int, end: int) -> list[int]
     size = len(run)
     if start == 0 and mapped.startswith(run) and mapped[size : size + 1] in (b"", b" "):
         found.append(0)
-    find, step = mapped.find, len(needle) - 1
+    find, step, keep = mapped.find, len(needle) - 1, found.append
     # The spaces framing a run may lie just outside [start, end).
     pos, limit = max(start - 1, 0), min(end + 1, len(mapped))
-    while pos < limit:
-        stop = min(pos + _WINDOW, limit)
+    while True:
+        stop = pos + _WINDOW if pos + _WINDOW < limit else limit
         hit = find(needle, pos, stop)
-        if hit == -1:
-            if stop >= limit:
-                break
-            pos = stop - step
-        else:
-            found.append(hit + 1)
-            pos = hit + step
+        while hit != -1:
+            keep(hit + 1)
+            hit = find(needle, hit + step, stop)
+        if stop >= limit:
+            break
+        pos = stop - step  # a needle across the window's end is found in the next one
     last = len(mapped) - size
     if (
         end == len(mapped)
