@@ -8,7 +8,9 @@ done in C by ``bytes`` methods; Python code runs per file, per hunk and per
 candidate line, never per line of the diff.
 
 Commit boundaries are lines starting with ``\\x1f`` (the format
-:mod:`captchaai_guard.gitio` asks ``git log`` for).
+:mod:`captchaai_guard.gitio` asks ``git log`` for). Merges come as combined
+diffs (``diff --cc``): a line is the merge's own when every parent's column
+marks it ``+``.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ if TYPE_CHECKING:
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
 # One pass for the three kinds of boundary lines (three finds cost three passes).
-_BOUNDARY = re.compile(rb"\n(?:diff --git |@@ |\x1f)")
+_BOUNDARY = re.compile(rb"\n(?:diff --(?:git|cc|combined) |@@+ |\x1f)")
 _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
 _NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
-_INDEX = re.compile(rb"^index ([0-9a-f]+)\.\.([0-9a-f]+)(?: (\d+))?")
+# ``index OLD..NEW [MODE]``; a combined diff has one OLD per parent.
+_INDEX = re.compile(rb"^index ([0-9a-f]+(?:,[0-9a-f]+)*)\.\.([0-9a-f]+)(?: (\d+))?")
 _PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
 
 
@@ -45,6 +48,7 @@ class DiffFile:
 
     __slots__ = (
         "binary",
+        "combined",
         "commit",
         "deleted",
         "link",
@@ -62,6 +66,7 @@ class DiffFile:
         self.old_blob: str | None = None
         self.new_blob: str | None = None
         self.binary = False
+        self.combined = False  # a merge's combined diff (``diff --cc``)
         self.deleted = False
         self.link = False  # a symlink (its target is not content) or a submodule
         self.new_prefix = new_prefix  # what git put before new-side paths
@@ -214,7 +219,7 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
         match = _INDEX.match(line)
         if match:
             old, new = match.group(1).decode(), match.group(2).decode()
-            file.old_blob = None if NULL_SHA.match(old) else old
+            file.old_blob = None if NULL_SHA.match(old) or "," in old else old
             file.new_blob = None if NULL_SHA.match(new) else new
             if match.group(3):
                 file.link = match.group(3) in (b"120000", b"160000")
@@ -224,6 +229,14 @@ def _apply_header(file: DiffFile, line: bytes) -> None:
         file.link = line.endswith((b" 120000", b" 160000"))
     elif line.startswith(b"Binary files ") or line.startswith(b"GIT binary patch"):
         file.binary = True
+
+
+def parse_combined_header(line: bytes) -> DiffFile:
+    """``diff --cc PATH`` (or ``--combined``) → a DiffFile for a merge's combined diff."""
+    name = unquote_path(line.split(b" ", 2)[2])
+    file = DiffFile(path=name, old_path=name)
+    file.combined = True
+    return file
 
 
 def parse_commit_line(line: bytes) -> Commit:
@@ -342,6 +355,7 @@ class DiffParser:
         self.in_hunk = False
         self.lineno = 0  # new-file line number of the next '+' line
         self.added_only = False  # the current hunk has only added lines
+        self.columns = 1  # prefix columns of a hunk's lines: a combined diff has one per parent
         # The uncounted tail (block, from, to, added_only) of the current hunk in the previous
         # block: lines are counted only when a later candidate in the same hunk needs its number.
         self.uncounted: tuple[bytes, int, int, bool] | None = None
@@ -384,10 +398,11 @@ class DiffParser:
         if line_end == -1:
             line_end = end
         line = buf[start:line_end].rstrip(b"\r")
-        if line.startswith(b"diff --git "):
+        if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
             self.uncounted = None
             yield from self._end_file()
-            self.file = parse_git_header(line)
+            git = line.startswith(b"diff --git ")
+            self.file = parse_git_header(line) if git else parse_combined_header(line)
             self.file.commit = self.commit
         elif line.startswith(b"\x1f"):
             self.uncounted = None
@@ -400,6 +415,7 @@ class DiffParser:
                 self.in_hunk = True
                 self.lineno = int(match.group(2))
                 self.added_only = _NO_OLD_LINES.match(match.group(1)) is not None
+                self.columns = match.group(1).count(b"-") if self.file.combined else 1
             # A line that only looks like a hunk header ("@@ " in a hunk)
             # changes nothing: lines still to be counted stay so, whatever
             # the block it fell in.
@@ -421,6 +437,9 @@ class DiffParser:
                 file.mentions = _mentions_captchaai(block.lowered(), start, end)
             else:
                 file.mentions = _mentions_quickly(buf, start, end)
+        if file.combined:
+            yield from self._combined_body(buf, start, end)
+            return
         cursor, lineno = start, self.lineno
         lines = candidate_lines(
             buf,
@@ -447,6 +466,41 @@ class DiffParser:
         if self.uncounted is not None:  # keep at most one tail
             lineno += _new_lines(*self.uncounted)
         self.uncounted = (buf, cursor, end, self.added_only)
+        self.lineno = lineno
+
+    def _combined_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
+        """A hunk region of a combined diff (a merge's, usually short): line
+        by line. A line is in the merged file unless a column marks it ``-``,
+        and is the merge's own when every column marks it ``+``."""
+        file = self.file
+        assert file is not None and self.block is not None
+        width = self.columns
+        own = b"+" * width
+        candidates = {
+            line_start
+            for line_start, _ in candidate_lines(
+                buf,
+                start,
+                end,
+                self.keywords,
+                self.every_line,
+                self.required,
+                self.block.lowered() if self.keywords else None,
+                self.block.mapped(),
+            )
+        }
+        lineno, pos = self.lineno, start
+        while pos < end:
+            line_end = buf.find(b"\n", pos, end)
+            if line_end == -1:
+                line_end = end
+            prefix = buf[pos : pos + width]
+            if b"-" not in prefix and not prefix.startswith(b"\\"):
+                if prefix == own and pos in candidates:
+                    yield AddedLine(file, lineno, buf[pos + width : line_end].rstrip(b"\r"))
+                lineno += 1
+            pos = line_end + 1
+        self.uncounted = None
         self.lineno = lineno
 
     def close(self) -> Iterator[Event]:

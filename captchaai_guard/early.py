@@ -4,9 +4,11 @@ The commit hook's fast path (:func:`captchaai_guard.hook.clean_quickly`)
 spawns ``git diff --cached`` and reads its first megabyte; when that cannot
 settle the scan, the running git (and what was read) is kept here. For
 ``captchaai-guard scan --commits``, :func:`start_log` starts the ``git log``
-commands at once. A kept git is read ahead by a thread (:class:`AheadReader`)
-while Python imports the scan modules, and the scan takes it
-(:class:`captchaai_guard.gitio.GitStream`) instead of asking git again.
+commands at once. A kept git writes on while Python imports the scan
+modules, and the scan takes it (:class:`captchaai_guard.gitio.GitStream`)
+instead of asking git again: the staged diff goes into an anonymous file
+(:class:`GrowingFile`), a log into a pipe a thread reads ahead
+(:class:`AheadReader`).
 git is spawned with ``os.posix_spawn``: only ``os`` is imported at load time.
 """
 
@@ -17,6 +19,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from subprocess import Popen
 
 
 # git writes ahead into the pipe while the scan checks the block read before;
@@ -149,13 +152,92 @@ class AheadReader:
             self.fd = None
 
 
+class GrowingFile:
+    """Reads the anonymous file git writes its output to, while it writes.
+
+    git is never held back (no pipe to fill, no thread to wake): its output
+    lands in the page cache at its own pace, and a read returns what is
+    there, waiting only when the scan has caught up with git. ``proc``
+    tells when git has exited (its ``poll``); after that, a read that finds
+    nothing more is the end.
+    """
+
+    NAP = 0.0003  # seconds between looks when the scan has caught up with git
+    BLOCK = 1 << 20
+
+    def __init__(self, fd: int, proc: Child | Popen[bytes]) -> None:
+        self.fd: int | None = fd
+        self.proc = proc
+        self.offset = 0
+        self.done = False
+
+    def read(self, size: int = -1) -> bytes:
+        """The next bytes git wrote (at most ``size``), or b"" at the end."""
+        fd = self.fd
+        if fd is None:
+            return b""
+        want = size if size > 0 else self.BLOCK
+        while True:
+            data = os.pread(fd, want, self.offset)
+            if data:
+                self.offset += len(data)
+                return data
+            if self.done:
+                return b""
+            if self.proc.poll() is not None:
+                self.done = True  # what git wrote before it exited is read next
+                continue
+            from time import sleep
+
+            sleep(self.NAP)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
+
+
+class Child:
+    """A process started with ``os.posix_spawn``, with the part of
+    :class:`subprocess.Popen` a scan uses (``poll``, ``wait``, ``kill``)."""
+
+    def __init__(self, pid: int, status: int | None = None) -> None:
+        self.pid = pid
+        self.returncode = status
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
+
+
 class Started:
     """A git process the fast path started: its command, environment and
-    folder, the output read so far (``head``), the pipe to read the rest
-    from (None: git has exited, ``status`` holds its exit code) and the
-    file its errors go to. Once kept, a reader drains the pipe."""
+    folder, the output read so far (``head``), where to read the rest from
+    (``fd``: a pipe, or with ``growing`` the file git writes to, read from
+    its start; None: git has exited and ``head`` is all), its exit code
+    once known (``status``) and the file its errors go to. Once kept, a
+    reader reads ``fd``."""
 
-    __slots__ = ("argv", "cwd", "env", "errors", "fd", "head", "pid", "reader", "status")
+    __slots__ = ("argv", "child", "cwd", "env", "errors", "fd", "growing", "head", "reader", "status")
 
     def __init__(
         self,
@@ -167,26 +249,26 @@ class Started:
         head: bytes,
         status: int | None,
         errors: int | None,
+        growing: bool = False,
     ) -> None:
         self.argv = list(argv)
         self.env = dict(env)
         self.cwd = cwd
-        self.pid = pid
+        self.child = Child(pid, status)
         self.fd = fd
         self.head = head
         self.status = status
         self.errors = errors
-        self.reader: AheadReader | None = None
+        self.growing = growing
+        self.reader: AheadReader | GrowingFile | None = None
 
     def discard(self) -> None:
         """Stop git and release what it holds."""
-        if self.status is None:
-            try:
-                os.kill(self.pid, 9)
-                os.waitpid(self.pid, 0)
-            except OSError:
-                pass
-            self.status = -9
+        try:
+            self.child.kill()
+            self.status = self.child.wait()
+        except OSError:
+            pass
         if self.reader is not None:
             self.reader.close()  # closes the pipe
             self.reader = self.fd = None
@@ -200,12 +282,13 @@ class Started:
 
 
 _kept: list[Started] = []
-version: tuple[int, ...] | None = None  # git's, when asked here first
 
 
 def keep(started: Started) -> None:
     """Keep ``started`` for the scan, reading ahead from now on."""
-    if started.fd is not None:
+    if started.fd is not None and started.growing:
+        started.reader = GrowingFile(started.fd, started.child)
+    elif started.fd is not None:
         started.reader = AheadReader(started.fd, started.head)
     _kept.append(started)
 
@@ -233,8 +316,8 @@ def discard() -> None:
 
 
 def error_file() -> int | None:
-    """An anonymous file for git's errors where the system has O_TMPFILE
-    (Linux), else None."""
+    """An anonymous file (for git's errors, or its output) where the system
+    has O_TMPFILE (Linux) and the temporary folder takes one, else None."""
     flag = getattr(os, "O_TMPFILE", 0)
     if not flag:
         return None
@@ -244,15 +327,34 @@ def error_file() -> int | None:
         return None
 
 
-def spawn(argv: Sequence[str], env: Mapping[str, str], errors: int | None) -> tuple[int, int] | None:
-    """Start ``argv`` with its output on a pipe (``errors``: where its stderr
-    goes, else /dev/null): ``(pid, read end)``, or None where that cannot be
-    done here (no posix_spawn, closed standard streams, no such program)."""
+def output_file() -> int | None:
+    """An anonymous file for git's output (see :class:`GrowingFile`), or None
+    where there is none or a file-size limit (``ulimit -f``) could cut it."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return None
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+        return None
+    return error_file()
+
+
+def spawn(
+    argv: Sequence[str], env: Mapping[str, str], errors: int | None, into: int | None = None
+) -> tuple[int, int] | None:
+    """Start ``argv`` with its output on a pipe, or into the file ``into``
+    (``errors``: where its stderr goes, else /dev/null): ``(pid, read end)``
+    (``into`` itself for a file), or None where that cannot be done here (no
+    posix_spawn, closed standard streams, no such program)."""
     if not hasattr(os, "posix_spawnp"):
         return None
-    read_end, write_end = os.pipe()
+    if into is not None:
+        read_end, write_end = into, os.dup(into)
+    else:
+        read_end, write_end = os.pipe()
     if min(read_end, write_end) <= 2:  # stdio closed: do not juggle descriptors
-        os.close(read_end)
+        if into is None:
+            os.close(read_end)
         os.close(write_end)
         return None
     actions = [
@@ -265,7 +367,8 @@ def spawn(argv: Sequence[str], env: Mapping[str, str], errors: int | None) -> tu
     try:
         pid = os.posix_spawnp(argv[0], list(argv), env, file_actions=actions)
     except OSError:
-        os.close(read_end)
+        if into is None:
+            os.close(read_end)
         return None
     finally:
         os.close(write_end)
@@ -297,17 +400,14 @@ def start_log(revisions: Sequence[str]) -> str | None:
     :func:`captchaai_guard.gitargs.log_commands`) from the top of the work
     tree and keep them; return that folder, or None (nothing started: the
     scan asks git itself, and reports what goes wrong)."""
-    global version
-    from captchaai_guard.gitargs import git_argv, git_env, log_commands, parse_version
+    from captchaai_guard.gitargs import git_argv, git_env, log_commands
 
     env = git_env()
     top = output(git_argv(["rev-parse", "--show-toplevel"]), env)
-    said = output(git_argv(["version"]), env)
-    if not top or not top.endswith("\n") or said is None:
+    if not top or not top.endswith("\n"):
         return None
     root = top[:-1]
-    version = parse_version(said)
-    for args in log_commands(version, revisions):
+    for args in log_commands(revisions):
         argv = git_argv(args)
         errors = error_file()
         started = spawn([argv[0], "-C", root, *argv[1:]], env, errors)

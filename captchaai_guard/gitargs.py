@@ -88,30 +88,13 @@ def git_argv(args: Sequence[str]) -> list[str]:
 COMMIT_MARK = "\x1fcommit "
 FIELD_SEP = "\x1e"
 LOG_FORMAT = "--format=" + COMMIT_MARK + "%H" + FIELD_SEP + "%an" + FIELD_SEP + "%ae" + FIELD_SEP + "%aI"
-# git 2.36 added remerge-diff: a merge shows only what it changed beyond
-# merging its parents (conflict resolutions, "evil" edits).
-REMERGE_VERSION = (2, 36)
 
 
-def log_commands(version: tuple[int, ...], revisions: Sequence[str]) -> list[list[str]]:
+def log_commands(revisions: Sequence[str]) -> list[list[str]]:
     """The ``git log`` commands that show every commit of ``revisions`` with
-    its own patch, for a git ``version``: the commits with one parent, and
-    (git >= 2.36) the merges with what they added beyond merging their
-    parents; older git skips merges, whose parents' commits are in the range."""
+    its own patch: the commits with one parent, and the merges as dense
+    combined diffs (``--cc``), where a line the merge added beyond all its
+    parents (a conflict resolution, an "evil" edit) is marked ``+`` in every
+    parent's column."""
     log = ["log", "-p", "--root", LOG_FORMAT, *DIFF_FLAGS]
-    commands = [[*log, "--no-merges", *revisions]]
-    if version >= REMERGE_VERSION:
-        commands.append([*log, "--merges", "--diff-merges=remerge", *revisions])
-    return commands
-
-
-def parse_version(text: str) -> tuple[int, ...]:
-    """``git version 2.39.5`` → ``(2, 39, 5)``; ``()`` if unknown."""
-    out = text.split()
-    digits = out[2].split(".") if len(out) >= 3 else []
-    parts: list[int] = []
-    for part in digits:
-        if not part.isdigit():
-            break
-        parts.append(int(part))
-    return tuple(parts)
+    return [[*log, "--no-merges", *revisions], [*log, "--merges", "--cc", *revisions]]

@@ -9,7 +9,6 @@ context size, rename detection and submodule format. Failures become
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, cast
@@ -18,11 +17,9 @@ from captchaai_guard import early
 from captchaai_guard.errors import GitError
 from captchaai_guard.gitargs import (
     DIFF_FLAGS,
-    REMERGE_VERSION,
     git_argv,
     git_env,
     log_commands,
-    parse_version,
 )
 
 if TYPE_CHECKING:
@@ -107,67 +104,51 @@ class _ErrorFile:
             self.handle = None
 
 
-class _Spawned:
-    """A git process started with ``os.posix_spawn`` (the fast path's), with
-    the part of :class:`subprocess.Popen` a :class:`GitStream` uses."""
-
-    def __init__(self, pid: int, status: int | None = None) -> None:
-        self.pid = pid
-        self.returncode = status
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self) -> int:
-        if self.returncode is None:
-            _, status = os.waitpid(self.pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def kill(self) -> None:
-        if self.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, 9)
-
-
 class GitStream:
-    """A git process whose stdout is read as a stream (ahead, in a thread).
+    """A git process whose stdout is read as a stream: with ``to_file``, from
+    the anonymous file git writes to (:class:`early.GrowingFile`, git never
+    waits; for the staged diff, whose size the index bounds), else from a
+    pipe read ahead by a thread (:class:`early.AheadReader`, memory bounded).
 
     :meth:`finish` must be called after reading; it raises when git failed or
     was killed, so a scan that did not see the whole diff never passes.
     """
 
-    def __init__(self, args: Sequence[str], cwd: str | Path | None = None) -> None:
+    def __init__(self, args: Sequence[str], cwd: str | Path | None = None, to_file: bool = False) -> None:
         self.args = list(args)
         started = _take_early(self.args, cwd)
+        self.reader: early.AheadReader | early.GrowingFile
         if started is not None:
             self.errors = _ErrorFile.adopt(started.errors)
-            self.proc: subprocess.Popen[bytes] | _Spawned = _Spawned(started.pid, started.status)
+            self.proc: subprocess.Popen[bytes] | early.Child = started.child
             self.reader = started.reader or early.AheadReader(None, started.head)
             self.stdout: IO[bytes] = cast("IO[bytes]", self.reader)
             return
         import subprocess
 
         self.errors = _ErrorFile()
+        into = early.output_file() if to_file else None
         try:
             self.proc = subprocess.Popen(
                 git_argv(args),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE if into is None else into,
                 stderr=self.errors.target(),
                 env=git_env(),
             )
         except FileNotFoundError:
             self.errors.close()
+            _close(into)
             raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
         except OSError as exc:
             self.errors.close()
+            _close(into)
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
+        if into is not None:
+            self.reader = early.GrowingFile(into, self.proc)
+            self.stdout = cast("IO[bytes]", self.reader)
+            return
         assert self.proc.stdout is not None
         fd = os.dup(self.proc.stdout.fileno())
         self.proc.stdout.close()
@@ -189,6 +170,11 @@ class GitStream:
         self.proc.wait()
         self.reader.close()
         self.errors.close()
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
 
 
 def _take_early(args: Sequence[str], cwd: str | Path | None) -> early.Started | None:
@@ -225,15 +211,7 @@ def repo_root(cwd: str | Path | None = None) -> Path:
 
 
 def staged_diff(root: Path) -> GitStream:
-    return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root)
-
-
-@functools.lru_cache(maxsize=1)
-def git_version() -> tuple[int, ...]:
-    """The version of the git on PATH, e.g. ``(2, 39, 5)``; ``()`` if unknown."""
-    if early.version is not None:  # asked already, before the scan modules loaded
-        return early.version
-    return parse_version(run(["version"]).decode("ascii", "replace"))
+    return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root, to_file=True)
 
 
 class _Chain:
@@ -280,14 +258,13 @@ def log_diff(root: Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
 
     Each commit is diffed against its parent, so a key added in one commit
     and removed in the next is still seen. A merge shows only what it added
-    beyond merging its parents (with git >= 2.36; older git skips merges,
-    whose parents' commits are in the range anyway). Merges come from a
-    second git started at the same time (re-merging takes git longer than
-    diffing), after the other commits.
+    beyond all its parents (a combined diff); the parents' own commits are in
+    the range. Merges come from a second git started at the same time, after
+    the other commits.
     """
     streams: list[GitStream] = []
     try:
-        for args in log_commands(git_version(), revisions):
+        for args in log_commands(revisions):
             streams.append(GitStream(args, cwd=root))
     except GitError:
         for started in streams:
@@ -298,9 +275,8 @@ def log_diff(root: Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
 
 def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
     """How many commits ``log_diff`` will show (for a progress bar); None if git cannot tell."""
-    merges = [] if git_version() >= REMERGE_VERSION else ["--no-merges"]
     try:
-        out = run(["rev-list", "--count", *merges, *revisions], cwd=root)
+        out = run(["rev-list", "--count", *revisions], cwd=root)
     except GitError:
         return None
     text = out.decode("ascii", "replace").strip()

@@ -305,19 +305,26 @@ def _plain_without_keys(path: str) -> bool:
 
 def _start_staged_diff() -> early.Started | None:
     """Start the staged diff as the scan asks for it and read up to
-    :data:`QUICK_LIMIT` of it (None: git could not be started here)."""
+    :data:`QUICK_LIMIT` of it (None: git could not be started here).
+
+    git writes into an anonymous file where the system has them (it never
+    waits for the scan, see :class:`early.GrowingFile`), else into a pipe."""
     from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
 
     argv = git_argv(["diff", "--cached", *DIFF_FLAGS])
     env = git_env()
     errors = early.error_file()
-    spawned = early.spawn(argv, env, errors)
+    into = early.output_file()
+    spawned = early.spawn(argv, env, errors, into)
     if spawned is None:
-        if errors is not None:
-            os.close(errors)
+        for fd in (errors, into):
+            if fd is not None:
+                os.close(fd)
         return None
     pid, read_end = spawned
     cwd = os.getcwd()
+    if into is not None:
+        return _watch_file(early.Started(argv, env, cwd, pid, into, b"", None, errors, growing=True))
     chunks, size = [], 0
     try:
         while size <= QUICK_LIMIT:
@@ -336,6 +343,25 @@ def _start_staged_diff() -> early.Started | None:
     os.close(read_end)
     _, status = os.waitpid(pid, 0)
     return early.Started(argv, env, cwd, pid, None, head, os.waitstatus_to_exitcode(status), errors)
+
+
+def _watch_file(started: early.Started) -> early.Started:
+    """Wait until git has exited or written more than :data:`QUICK_LIMIT`
+    into its file; a diff that fits is read whole into ``head``."""
+    from time import sleep
+
+    fd = started.fd
+    assert fd is not None
+    child = started.child
+    while child.poll() is None and os.fstat(fd).st_size <= QUICK_LIMIT:
+        sleep(0.0002)
+    started.status = child.returncode
+    size = os.fstat(fd).st_size
+    if started.status is not None and size <= QUICK_LIMIT:
+        started.head = os.pread(fd, size + 1, 0)
+        os.close(fd)
+        started.fd = None
+    return started
 
 
 def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:

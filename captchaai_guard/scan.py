@@ -177,7 +177,8 @@ def scan_diff(
                 if _has_context(file, blobs):
                     yield from pending
                 pending = []
-            if file.binary and blobs is not None and file.new_blob and not file.deleted:
+            # (a merge's binary file: its parents' commits were checked)
+            if file.binary and blobs is not None and file.new_blob and not file.deleted and not file.combined:
                 old = _lines(blobs(file.old_blob)) if file.old_blob else set()
                 yield from scan_content(
                     engine, file.path, blobs(file.new_blob), commit=file.commit, skip_lines=old

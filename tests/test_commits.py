@@ -110,6 +110,32 @@ def test_key_added_by_a_merge_itself_is_found(repo: Repo) -> None:
     assert (found["path"], found["commit"]) == ("deploy.env", merge)
 
 
+def test_conflict_resolution_is_checked_line_by_line(repo: Repo) -> None:
+    """A conflicted file: the side the merge keeps was checked at its own
+    commit; a key typed into the resolution is the merge's, at its line."""
+    ours, theirs, typed = fake_key(), fake_key(), fake_key()
+    repo.stage("app.env", "A=1\nB=2\nC=3\n")
+    base = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.stage("app.env", f"A=1\nCAPTCHAAI_API_KEY={theirs}\nC=3\n")
+    on_feature = repo.commit("feature key")
+    repo.git("checkout", "-q", "main")
+    repo.stage("app.env", f"A=1\nCAPTCHAAI_API_KEY={ours}\nC=3\n")
+    on_main = repo.commit("main key")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "feature", check=False)  # conflicts
+    repo.stage("app.env", f"A=1\nCAPTCHAAI_API_KEY={theirs}\nC=3\nD=4\nCAPTCHAAI_API_KEY_2={typed}\n")
+    merge = repo.commit("merge feature")
+    found = findings(repo.run("scan", "--commits", f"{base}..HEAD", "--format", "json"))
+    where = sorted((f["commit"], f["line"], f["masked"]) for f in found)
+    assert where == sorted(
+        [
+            (on_feature, 2, "***" + theirs[-4:]),
+            (on_main, 2, "***" + ours[-4:]),
+            (merge, 5, "***" + typed[-4:]),
+        ]
+    )
+
+
 def test_empty_range_is_clean(repo: Repo) -> None:
     repo.stage("a.txt", "x\n")
     repo.commit()
@@ -223,14 +249,10 @@ def test_commit_counter_counts_markers_split_across_reads() -> None:
         assert seen == sorted(seen)
 
 
-def test_merges_need_git_2_36_for_their_own_changes() -> None:
+def test_merges_come_as_combined_diffs_from_a_second_log() -> None:
     from captchaai_guard.gitargs import log_commands
-    from captchaai_guard.gitio import git_version
 
-    (only,) = log_commands((2, 35, 8), ["HEAD"])
-    assert "--no-merges" in only and only[-1] == "HEAD"
-    single, merges = log_commands((2, 36), ["HEAD", "--not", "--remotes=origin"])
-    assert "--no-merges" in single and "--diff-merges" not in " ".join(single)
-    assert "--merges" in merges and "--diff-merges=remerge" in merges
+    single, merges = log_commands(["HEAD", "--not", "--remotes=origin"])
+    assert "--no-merges" in single and "--cc" not in single
+    assert "--merges" in merges and "--cc" in merges
     assert single[-3:] == merges[-3:] == ["HEAD", "--not", "--remotes=origin"]
-    assert len(git_version()) >= 2 and git_version() >= (1, 0)

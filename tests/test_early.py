@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import stat
 import subprocess
@@ -14,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from captchaai_guard.early import AheadReader
+from captchaai_guard.early import AheadReader, Child, GrowingFile, output_file, spawn
 from tests.conftest import Repo, console_script, fake_key
 
 REAL_GIT = shutil.which("git")
@@ -100,6 +101,42 @@ def test_a_small_diff_with_a_key_is_not_asked_for_twice(repo: Repo, tmp_path: Pa
     env = _logging_git(tmp_path / "bin", log)
     assert repo.run("scan", env=env).code == 1
     assert _diff_runs(log) == 1
+
+
+def test_a_large_staged_diff_is_scanned_where_git_cannot_write_a_file(repo: Repo, tmp_path: Path) -> None:
+    """git writes the staged diff into an anonymous temporary file; under a
+    file-size limit (``ulimit -f``) or without a usable TMPDIR the scan
+    reads it from a pipe instead, and still sees all of it."""
+    keys = [fake_key(), fake_key()]
+    _large_diff(repo, keys)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 18, 1 << 18))
+
+    no_tmp = {**os.environ, "TMPDIR": str(tmp_path / "gone")}
+    for env, limit in (({**os.environ}, small_files), (no_tmp, None)):
+        for argv in ([console_script(), "scan"], [console_script("captchaai-guard-hook"), "pre-commit"]):
+            proc = subprocess.run(
+                argv, cwd=repo.path, capture_output=True, text=True, env=env, preexec_fn=limit, check=False
+            )
+            assert proc.returncode == 1, proc.stderr
+            assert "a_first.py:1" in proc.stdout + proc.stderr and "z_last.sh:1" in proc.stdout + proc.stderr
+
+
+def test_the_growing_file_reads_what_a_slow_writer_writes() -> None:
+    """The reader waits for a writer that pauses, and reads to the end."""
+    into = output_file()
+    assert into is not None  # Linux, where the tests run
+    script = "printf 'first\\n'; sleep 0.3; printf 'second\\n'; sleep 0.1; printf 'last'"
+    started = spawn(["sh", "-c", script], dict(os.environ), None, into)
+    assert started is not None
+    pid, fd = started
+    child = Child(pid)
+    reader = GrowingFile(fd, child)
+    data = b"".join(iter(lambda: reader.read(4), b""))
+    reader.close()
+    assert data == b"first\nsecond\nlast"
+    assert child.wait() == 0
 
 
 def test_the_reader_hands_out_everything_in_order() -> None:
