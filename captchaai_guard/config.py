@@ -21,10 +21,10 @@ Keys::
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from captchaai_guard.errors import ConfigError
@@ -32,6 +32,8 @@ from captchaai_guard.rules import RULES, Rule
 from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, TABLE, may_define_table
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from captchaai_guard.engine import Engine
 
 _KEYS = ("exclude", "allow", "disable", "rules", "verify_url")
@@ -154,25 +156,33 @@ def _path_matcher(patterns: Sequence[str]) -> Callable[[str], bool] | None:
 # -- loading ----------------------------------------------------------------
 
 
-def find(root: Path) -> tuple[Path, bool] | None:
-    """The configuration file at ``root``: (path, is pyproject.toml), or None."""
-    dedicated = root / CONFIG_FILE
-    if dedicated.is_file():
-        return dedicated, False
-    pyproject = root / PYPROJECT
-    if pyproject.is_file():
+def find(root: str | Path) -> tuple[Path, bool] | None:
+    """The configuration file at ``root``: (path, is pyproject.toml), or None.
+    (``os.path`` until one is found: a scan without one never imports pathlib.)"""
+    dedicated = os.path.join(root, CONFIG_FILE)
+    if os.path.isfile(dedicated):
+        from pathlib import Path
+
+        return Path(dedicated), False
+    pyproject = os.path.join(root, PYPROJECT)
+    if os.path.isfile(pyproject):
         try:
-            data = pyproject.read_bytes()
+            with open(pyproject, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
             raise ConfigError(f"{pyproject}: cannot read: {exc.strerror or exc}") from None
         if may_define_table(data):  # cheap: most pyproject files never mention us
-            return pyproject, True
+            from pathlib import Path
+
+            return Path(pyproject), True
     return None
 
 
-def load(root: Path | None, explicit: str | Path | None = None) -> Config:
+def load(root: str | Path | None, explicit: str | Path | None = None) -> Config:
     """The configuration for a repository at ``root`` (or ``explicit``)."""
     if explicit is not None:
+        from pathlib import Path
+
         path = Path(explicit)
         if not path.is_file():
             raise ConfigError(f"{path}: configuration file not found")

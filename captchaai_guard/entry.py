@@ -27,6 +27,7 @@ from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
 FORMATS = ("text", "json", "sarif", "github")  # captchaai_guard.report.FORMATS (a test keeps them equal)
 
@@ -59,7 +60,6 @@ def _quick(fmt: str, commits: str | None) -> int:
     from captchaai_guard import early, hook
     from captchaai_guard.output import emit
 
-    root = None
     if commits is None:
         if not os.path.lexists(hook.BASELINE_FILE) and hook.clean_quickly((), os.environ):
             from captchaai_guard.report import Summary, renderer, use_color
@@ -71,12 +71,9 @@ def _quick(fmt: str, commits: str | None) -> int:
     else:
         # git log starts now, and runs while the scan modules load.
         top = early.start_log(commits.split())
-    if top is not None:
-        from pathlib import Path
-
-        root = Path(top)
     from captchaai_guard.scan_run import ScanRequest, run_scan
 
+    root: str | Path | None = top  # a str: pathlib is slow to import
     if root is None:
         from captchaai_guard import gitio
 

@@ -210,7 +210,7 @@ def repo_root(cwd: str | Path | None = None) -> Path:
     return Path(top)
 
 
-def staged_diff(root: Path) -> GitStream:
+def staged_diff(root: str | Path) -> GitStream:
     return GitStream(["diff", "--cached", *DIFF_FLAGS], cwd=root, to_file=True)
 
 
@@ -253,7 +253,7 @@ class ChainedStream:
             part.kill()
 
 
-def log_diff(root: Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
+def log_diff(root: str | Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
     """Every commit of ``revisions`` with its own patch, added lines as '+'.
 
     Each commit is diffed against its parent, so a key added in one commit
@@ -273,7 +273,7 @@ def log_diff(root: Path, revisions: Sequence[str]) -> GitStream | ChainedStream:
     return streams[0] if len(streams) == 1 else ChainedStream(streams)
 
 
-def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
+def count_commits(root: str | Path, revisions: Sequence[str]) -> int | None:
     """How many commits ``log_diff`` will show (for a progress bar); None if git cannot tell."""
     try:
         out = run(["rev-list", "--count", *revisions], cwd=root)
@@ -286,7 +286,7 @@ def count_commits(root: Path, revisions: Sequence[str]) -> int | None:
 class BlobReader:
     """Reads blobs by sha through one lazily started ``git cat-file --batch``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: str | Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
         self.errors: _ErrorFile | None = None

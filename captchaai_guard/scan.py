@@ -196,7 +196,7 @@ def _has_context(file: DiffFile, blobs: BlobSource | None) -> bool:
 def _run_stream(
     engine: Engine,
     stream: gitio.GitStream | gitio.ChainedStream,
-    root: Path,
+    root: str | Path,
     include: PathFilter | None,
 ) -> Iterator[Finding]:
     blobs = gitio.BlobReader(root)
@@ -213,7 +213,7 @@ def _run_stream(
 
 
 def scan_staged(
-    root: Path, engine: Engine | None = None, include: PathFilter | None = None
+    root: str | Path, engine: Engine | None = None, include: PathFilter | None = None
 ) -> Iterator[Finding]:
     """Findings in the added lines of what will be committed (the index)."""
     return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include)
@@ -250,7 +250,7 @@ class CommitCounter:
 
 
 def scan_commits(
-    root: Path,
+    root: str | Path,
     revisions: Iterable[str],
     engine: Engine | None = None,
     progress: Progress | None = None,

@@ -44,7 +44,7 @@ class ScanRequest(NamedTuple):
     output: str | None = None
 
 
-def run_scan(request: ScanRequest, root: Path | None) -> int:
+def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     """Scan, write the report, return the exit code (0 clean, 1 keys found).
     ``root`` is the repository (None outside one: only ``stdin`` works).
     Problems raise :class:`~captchaai_guard.errors.GuardError`."""
@@ -70,9 +70,11 @@ def run_scan(request: ScanRequest, root: Path | None) -> int:
             tally = _Tally(bar)
             stream = scan_commits(root, revisions, engine, tally, include)
         elif request.mode == "files":
+            from pathlib import Path
+
             source = "files"
-            targets = expand(request.paths, root)
-            stream = scan_files(targets, root, engine, include)
+            folder = Path(root)
+            stream = scan_files(expand(request.paths, folder), folder, engine, include)
         else:
             source = "staged changes"
             stream = scan_staged(root, engine, include)
@@ -117,7 +119,7 @@ class _Tally:
             self.bar.update(seen)
 
 
-def _progress_bar(root: Path, revisions: Sequence[str], fmt: str) -> Progress | None:
+def _progress_bar(root: str | Path, revisions: Sequence[str], fmt: str) -> Progress | None:
     """A progress bar on stderr for ``--commits``, only on a terminal and for
     the human formats (counting the range costs one cheap ``git rev-list``)."""
     if fmt not in PROGRESS_FORMATS or not isatty(sys.stderr):

@@ -8,13 +8,15 @@ the repository's baseline file, or none). No click here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 BASELINE_FILE = ".captchaai-guard-baseline.json"  # captchaai_guard.baseline's (a test keeps them equal)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from captchaai_guard.baseline import Baseline
     from captchaai_guard.config import Config
     from captchaai_guard.engine import Engine
@@ -40,7 +42,7 @@ class Settings(NamedTuple):
 
 
 def load(
-    root: Path | None,
+    root: str | Path | None,
     config_path: str | Path | None = None,
     baseline_path: str | Path | None = None,
     use_baseline: bool = True,
@@ -52,11 +54,13 @@ def load(
     loaded = config.load(root, config_path)
     accepted: Baseline | None = None
     # captchaai_guard.baseline (json, datetime) is imported only when there is one to read.
-    path = Path(baseline_path) if baseline_path is not None else None
-    if path is None and root is not None and (root / BASELINE_FILE).is_file():
-        path = root / BASELINE_FILE
+    path = baseline_path
+    if path is None and root is not None and os.path.isfile(os.path.join(root, BASELINE_FILE)):
+        path = os.path.join(root, BASELINE_FILE)
     if use_baseline and path is not None:
+        from pathlib import Path
+
         from captchaai_guard import baseline
 
-        accepted = baseline.load(path)
+        accepted = baseline.load(Path(path))
     return Settings(config=loaded, engine=loaded.engine(), include=loaded.include(), baseline=accepted)
