@@ -277,6 +277,7 @@ def _error(message: str) -> int:
 # than a clean commit's whole check.
 REQUIRED = (b"authorization", b"captcha", b"client", b"key", b"solver", b"token")
 QUICK_LIMIT = 1 << 20  # a larger diff goes to the streaming scan
+PRELOAD = 1 << 18  # see _watch_file
 
 
 def _needs_scan(data: bytes, added_only: bool) -> bool:
@@ -347,13 +348,23 @@ def _start_staged_diff() -> early.Started | None:
 
 def _watch_file(started: early.Started) -> early.Started:
     """Wait until git has exited or written more than :data:`QUICK_LIMIT`
-    into its file; a diff that fits is read whole into ``head``."""
+    into its file; a diff that fits is read whole into ``head``.
+
+    While git writes a diff already past :data:`PRELOAD`, the scan modules
+    are imported instead of waiting idle: such a diff is most likely too
+    large to settle here."""
     from time import sleep
 
     fd = started.fd
     assert fd is not None
     child = started.child
-    while child.poll() is None and os.fstat(fd).st_size <= QUICK_LIMIT:
+    loaded = False
+    while child.poll() is None and (size := os.fstat(fd).st_size) <= QUICK_LIMIT:
+        if size > PRELOAD and not loaded:
+            import captchaai_guard.scan  # noqa: F401
+
+            loaded = True
+            continue
         sleep(0.0002)
     started.status = child.returncode
     size = os.fstat(fd).st_size

@@ -48,9 +48,14 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     """Scan, write the report, return the exit code (0 clean, 1 keys found).
     ``root`` is the repository (None outside one: only ``stdin`` works).
     Problems raise :class:`~captchaai_guard.errors.GuardError`."""
+    import gc
+
     from captchaai_guard import settings
     from captchaai_guard.scan import scan_commits, scan_diff, scan_files, scan_staged
 
+    # What is loaded now lives as long as the process: the collector need not
+    # walk it again each time the scan's many small objects trigger it.
+    gc.freeze()
     setup = settings.load(root, request.config_path, request.baseline_path, request.use_baseline)
     engine, include = setup.engine, setup.include
     stream: Iterator[Finding]
