@@ -21,6 +21,7 @@ _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
 _ESCAPE = re.compile(r'\\([\\"/nrt])')
 _UNESCAPE = {"\\": "\\", '"': '"', "/": "/", "n": " ", "r": " ", "t": " "}
 _TAIL = re.compile(r"[A-Za-z0-9]|-us\d")
+_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])")
 # Custom rules (from the configuration) only look at lines up to this long:
 # with the load-time regex check (regex_guard) this bounds their worst case.
 MAX_CUSTOM_LINE = 4096
@@ -134,14 +135,14 @@ class Engine:
         lowered = text.lower()
         rules: tuple[CompiledRule, ...] = ()
         present: set[str] = set()
-        if self._gate is not None and self._gate.search(lowered) is not None:
+        variants = _variants(text)
+        if self._gate is not None and self._gate.search(lowered) is not None and _may_hold_key(variants):
             rules = self.rules
             present = {word for word in self._words if word in lowered}
         if self.custom and len(text) <= MAX_CUSTOM_LINE:
             rules = rules + self.custom
         if not rules:
             return []
-        variants = _variants(text)
         found: list[Match] = []
         seen: set[str] = set()
         for compiled in rules:
@@ -192,6 +193,17 @@ def _variants(text: str) -> list[str]:
         return [text]
     unescaped = _ESCAPE.sub(lambda m: _UNESCAPE[m.group(1)], text)
     return [text] if unescaped == text else [text, unescaped]
+
+
+def _may_hold_key(variants: Sequence[str]) -> bool:
+    """True when a run of 32 letters and digits stands whole in one of the
+    line's variants and is no placeholder: a built-in rule reports nothing
+    else, so without one its regexes are neither compiled nor run."""
+    return any(
+        _stands_whole(variant, m.start(), m.end()) and not filters.drop(m.group())
+        for variant in variants
+        for m in _RUN.finditer(variant)
+    )
 
 
 def _stands_whole(text: str, start: int, end: int) -> bool:

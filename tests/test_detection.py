@@ -29,3 +29,19 @@ def test_notebook_source_with_escaped_newlines(repo: Repo) -> None:
     repo.stage("nb.ipynb", '{"source": "import os\\napi_key = \\"' + key + '\\"\\n# ocr.captchaai.com\\n"}\n')
     findings = json.loads(repo.run("scan", "--format", "json").out)["findings"]
     assert [f["masked"] for f in findings] == ["***" + key[-4:]]
+
+
+def test_a_line_whose_runs_are_all_placeholders_compiles_no_rule() -> None:
+    """Every built-in rule reports a run of 32 that stands whole and is no
+    placeholder: a line without one is settled before any rule regex is
+    compiled (a history full of documented zeros costs no compile time)."""
+    from captchaai_guard.engine import Engine
+
+    engine = Engine()
+    zeros, counting = "0" * 32, "0123456789abcdef" * 2
+    assert engine.match_line("a.py", f'CAPTCHAAI_API_KEY = "{zeros}"  # key, token: {counting}') == []
+    assert engine.match_line("a.json", f'{{"key": "\\\\n{zeros}", "client": "{counting}"}}') == []
+    assert all(compiled._pattern is None for compiled in engine.rules)
+    key = fake_key()
+    (match,) = engine.match_line("a.py", f'CAPTCHAAI_API_KEY = "{key}"  # {zeros}')
+    assert match.secret == key
