@@ -7,7 +7,7 @@ that finds nothing never imports :mod:`captchaai_guard.findings` (nor the
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from captchaai_guard.record import NamedTuple
 
 
 class Commit(NamedTuple):

@@ -25,14 +25,15 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
 
 from captchaai_guard.errors import ConfigError
 from captchaai_guard.rules import RULES, Rule
 from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, TABLE, may_define_table
 
+TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     from captchaai_guard.engine import Engine
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from captchaai_guard.candidates import candidate_lines, runs_map
 from captchaai_guard.gitargs import COMMIT_MARK, FIELD_SEP
 
+TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
     from typing import IO
 

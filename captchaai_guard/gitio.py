@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, cast
 
 from captchaai_guard import early
 from captchaai_guard.errors import GitError
@@ -22,10 +21,17 @@ from captchaai_guard.gitargs import (
     log_commands,
 )
 
+TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
     import subprocess
     from pathlib import Path
     from typing import IO
+
+
+def as_stream(reader: object) -> IO[bytes]:
+    """``reader`` (anything with ``read``) where a binary stream is expected:
+    ``typing.cast`` without importing :mod:`typing`."""
+    return reader  # type: ignore[return-value]
 
 
 def _first_line(text: bytes) -> str:
@@ -122,7 +128,7 @@ class GitStream:
             self.errors = _ErrorFile.adopt(started.errors)
             self.proc: subprocess.Popen[bytes] | early.Child = started.child
             self.reader = started.reader or early.AheadReader(None, started.head)
-            self.stdout: IO[bytes] = cast("IO[bytes]", self.reader)
+            self.stdout: IO[bytes] = as_stream(self.reader)
             return
         import subprocess
 
@@ -147,13 +153,13 @@ class GitStream:
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         if into is not None:
             self.reader = early.GrowingFile(into, self.proc)
-            self.stdout = cast("IO[bytes]", self.reader)
+            self.stdout = as_stream(self.reader)
             return
         assert self.proc.stdout is not None
         fd = os.dup(self.proc.stdout.fileno())
         self.proc.stdout.close()
         self.reader = early.AheadReader(fd)
-        self.stdout = cast("IO[bytes]", self.reader)
+        self.stdout = as_stream(self.reader)
 
     def finish(self) -> None:
         code = self.proc.wait()
@@ -236,7 +242,7 @@ class ChainedStream:
 
     def __init__(self, streams: Sequence[GitStream]) -> None:
         self.parts = list(streams)
-        self.stdout: IO[bytes] = cast("IO[bytes]", _Chain([part.stdout for part in self.parts]))
+        self.stdout: IO[bytes] = as_stream(_Chain([part.stdout for part in self.parts]))
 
     def finish(self) -> None:
         failures: list[GitError] = []

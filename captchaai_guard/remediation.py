@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+
+from captchaai_guard.record import NamedTuple
 
 ENV_VAR = "CAPTCHAAI_API_KEY"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, cast
 
 from captchaai_guard import gitio
 from captchaai_guard.candidates import candidate_lines
@@ -22,6 +21,7 @@ from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
 from captchaai_guard.gitargs import COMMIT_MARK
 
+TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:  # a clean scan never needs these at run time
     from pathlib import Path
     from typing import IO
@@ -260,7 +260,7 @@ def scan_commits(
     commit at a time. ``progress(n)`` is called as commits are read."""
     stream = gitio.log_diff(root, list(revisions))
     if progress is not None:
-        stream.stdout = cast("IO[bytes]", CommitCounter(stream.stdout, progress))
+        stream.stdout = gitio.as_stream(CommitCounter(stream.stdout, progress))
     return _run_stream(engine or Engine(), stream, root, include)
 
 

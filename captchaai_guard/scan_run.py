@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
 from captchaai_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, GitError, GuardError
 from captchaai_guard.output import emit
+from captchaai_guard.record import NamedTuple
 from captchaai_guard.report import Summary, isatty, renderer, use_color
 
+TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
     from pathlib import Path
 

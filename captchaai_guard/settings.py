@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+
+from captchaai_guard.record import NamedTuple
 
 BASELINE_FILE = ".captchaai-guard-baseline.json"  # captchaai_guard.baseline's (a test keeps them equal)
 
+TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import Repo
+from tests.conftest import Repo, fake_key
 
 
 def _imported(code: str, cwd: str) -> set[str]:
@@ -51,3 +51,35 @@ def test_settings_and_audit_checks_do_not_import_click(repo: Repo) -> None:
     )
     assert "captchaai_guard.config" in names and "captchaai_guard.audit" in names
     assert "click" not in names and "git" not in names
+
+
+def test_quick_scans_import_neither_typing_nor_pathlib_nor_dataclasses(repo: Repo) -> None:
+    """A plain ``scan`` that finds a key, and ``scan --commits``, load only
+    what they use: typing, pathlib and dataclasses each cost a scan's
+    start-up several milliseconds."""
+    repo.stage("a.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    repo.commit("key")
+    repo.stage("b.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    bare = _imported("pass", str(repo.path))  # what site loads (an editable install's finder ...)
+    for args in (["scan"], ["scan", "--commits", "HEAD"]):
+        code = f"import sys; from captchaai_guard.entry import main; sys.argv=['x', *{args!r}]; main()"
+        names = _imported(code, str(repo.path))
+        assert "captchaai_guard.findings" in names, args  # a key was found
+        assert "captchaai_guard.scan" in names, args
+        assert not {"typing", "pathlib", "dataclasses", "click"} & (names - bare), args
+
+
+def test_records_are_named_tuples_without_typing() -> None:
+    """``captchaai_guard.record.NamedTuple`` builds what ``typing.NamedTuple`` does."""
+    from captchaai_guard.commit import Commit
+    from captchaai_guard.rules import RULES, Rule
+
+    commit = Commit("f" * 40, "Ann", "ann@example.com", "2024-01-01")
+    assert isinstance(commit, tuple) and commit == ("f" * 40, "Ann", "ann@example.com", "2024-01-01")
+    assert commit.author == "Ann" and hash(commit) == hash(tuple(commit))
+    assert Commit._fields == ("sha", "author", "email", "date")
+    rule = Rule(id="x", description="d", regex="r", keywords=("k",))
+    assert (rule.secret, rule.context, rule.source) == ("hex", "none", "built-in")  # defaults
+    assert rule.__doc__ and "One detection rule" in rule.__doc__
+    assert not hasattr(rule, "__dict__")  # slots, as a namedtuple's
+    assert RULES[0]._replace(id="y").id == "y"
