@@ -365,7 +365,7 @@ def _watch_file(started: early.Started) -> early.Started:
 
             loaded = True
             continue
-        sleep(0.0002)
+        sleep(0.00005)
     started.status = child.returncode
     size = os.fstat(fd).st_size
     if started.status is not None and size <= QUICK_LIMIT:
