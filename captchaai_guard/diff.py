@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
 # One pass for the three kinds of boundary lines (three finds cost three passes).
-_BOUNDARY = re.compile(rb"\n(?:diff --(?:git|cc|combined) |@@+ |\x1f)")
+_BOUNDARY_LINE = rb"(?:diff --(?:git|cc|combined) |@@+ |\x1f)"
+_BOUNDARY = re.compile(rb"\n" + _BOUNDARY_LINE)
+_STARTS_BOUNDARY = re.compile(_BOUNDARY_LINE)  # the same, for a block's first line
 _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
 _NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
 # ``index OLD..NEW [MODE]``; a combined diff has one OLD per parent.
@@ -329,7 +331,7 @@ def _new_lines(buf: bytes, start: int, end: int, added_only: bool = False) -> in
 def _boundaries(buf: bytes, start: int, end: int) -> list[int]:
     """Start offsets of the lines of ``buf[start:end]`` that open a file, a
     hunk or a commit, in order (``start`` is a line start)."""
-    bounds = [start] if buf.startswith((b"diff --git ", b"@@ ", b"\x1f"), start, end) else []
+    bounds = [start] if _STARTS_BOUNDARY.match(buf, start, end) else []
     bounds += [m.start() + 1 for m in _BOUNDARY.finditer(buf, start, end)]
     return bounds
 

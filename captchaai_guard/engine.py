@@ -136,7 +136,10 @@ class Engine:
         rules: tuple[CompiledRule, ...] = ()
         present: set[str] = set()
         variants = _variants(text)
-        if self._gate is not None and self._gate.search(lowered) is not None and _may_hold_key(variants):
+        keys: set[str] = set()  # what a built-in rule may report (see _key_runs)
+        if self._gate is not None and self._gate.search(lowered) is not None:
+            keys = _key_runs(variants)
+        if keys:
             rules = self.rules
             present = {word for word in self._words if word in lowered}
         if self.custom and len(text) <= MAX_CUSTOM_LINE:
@@ -148,7 +151,8 @@ class Engine:
         for compiled in rules:
             rule = compiled.rule
             if rule.source == "built-in":
-                if present.isdisjoint(rule.keywords):
+                # (once every key of the line is reported, no built-in rule can add one)
+                if present.isdisjoint(rule.keywords) or keys <= seen:
                     continue
             elif rule.keywords and not any(word in lowered for word in rule.keywords):
                 continue
@@ -163,7 +167,7 @@ class Engine:
                         start, end = m.span(compiled.group)
                         if not _stands_whole(variant, start, end):
                             continue
-                    if not self._accept(rule, secret, text):
+                    if not self._accept(rule, secret, text, keys):
                         continue
                     seen.add(secret)
                     found.append(
@@ -176,10 +180,10 @@ class Engine:
                     )
         return found
 
-    def _accept(self, rule: Rule, secret: str, line: str) -> bool:
+    def _accept(self, rule: Rule, secret: str, line: str, keys: set[str]) -> bool:
         if rule.secret != "any":
             shape = _HEX if rule.secret == "hex" else _ALNUM
-            if not shape.fullmatch(secret) or filters.drop(secret):
+            if secret not in keys or not shape.fullmatch(secret):  # (keys: no placeholder)
                 return False
         return not any(p.search(secret) or p.search(line) for p in self.allow)
 
@@ -195,15 +199,17 @@ def _variants(text: str) -> list[str]:
     return [text] if unescaped == text else [text, unescaped]
 
 
-def _may_hold_key(variants: Sequence[str]) -> bool:
-    """True when a run of 32 letters and digits stands whole in one of the
-    line's variants and is no placeholder: a built-in rule reports nothing
-    else, so without one its regexes are neither compiled nor run."""
-    return any(
-        _stands_whole(variant, m.start(), m.end()) and not filters.drop(m.group())
+def _key_runs(variants: Sequence[str]) -> set[str]:
+    """The runs of 32 letters and digits that stand whole in one of the
+    line's variants and are no placeholder (:func:`filters.drop`): a
+    built-in rule reports one of these or nothing, so a line without any
+    has its rule regexes neither compiled nor run."""
+    return {
+        m.group()
         for variant in variants
         for m in _RUN.finditer(variant)
-    )
+        if _stands_whole(variant, m.start(), m.end()) and not filters.drop(m.group())
+    }
 
 
 def _stands_whole(text: str, start: int, end: int) -> bool:
