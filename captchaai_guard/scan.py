@@ -14,9 +14,9 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from captchaai_guard import gitio
+from captchaai_guard import gitio, split
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream
+from captchaai_guard.diff import AddedLine, DiffFile, FileEnd
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
 from captchaai_guard.errors import GuardError
 from captchaai_guard.gitargs import COMMIT_MARK
@@ -146,7 +146,7 @@ def scan_diff(
     ``strip_color`` accepts a diff printed with colour (``--stdin``).
     """
     pending: list[Finding] = []
-    events = parse_stream(
+    events = split.parse(
         stream,
         keywords=engine.keywords,
         every_line=engine.every_line,

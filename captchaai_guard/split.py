@@ -1,0 +1,196 @@
+"""The end of a large staged diff, parsed by two processes.
+
+git writes the staged diff into a file (:class:`early.GrowingFile`) faster
+than Python parses it, so when git exits the scan may still have megabytes
+to go while the second CPU sits idle. Then the rest is cut in two at a file
+boundary (``diff --git``): a forked child parses the second half while this
+process parses the first; the child sends back its events (the few added
+lines that may hold a key, and the end of each file), which are replayed
+after this process's own, in order: the findings are the same, in the same
+order, as from one process.
+
+Only where ``os.fork`` exists and there are two CPUs or more; anything the
+child cannot finish fails the scan (exit 2), never passes it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from captchaai_guard.diff import BLOCK_SIZE, AddedLine, DiffFile, FileEnd, parse_stream
+from captchaai_guard.early import GrowingFile
+from captchaai_guard.errors import GuardError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from captchaai_guard.diff import Event
+
+# Cut the rest in two only when there is at least this much of it.
+MIN_REST = 4 << 20
+_BOUNDARY = b"\ndiff --git "
+_FIELDS = (
+    "path",
+    "old_path",
+    "old_blob",
+    "new_blob",
+    "binary",
+    "combined",
+    "deleted",
+    "link",
+    "new_prefix",
+    "mentions",
+)
+
+
+class _Part:
+    """Reads ``fd`` from ``offset`` up to ``end`` (git has exited)."""
+
+    def __init__(self, fd: int, offset: int, end: int) -> None:
+        self.fd, self.offset, self.end = fd, offset, end
+
+    def read(self, size: int = -1) -> bytes:
+        want = min(size if size > 0 else BLOCK_SIZE, self.end - self.offset)
+        if want <= 0:
+            return b""
+        data = os.pread(self.fd, want, self.offset)
+        self.offset += len(data)
+        return data
+
+
+class _Splitting:
+    """A :class:`GrowingFile` that, once git has exited with enough left to
+    read, hands the second half to a child and stops at the cut."""
+
+    def __init__(self, stream: GrowingFile, parse: dict[str, object]) -> None:
+        self.stream = stream
+        self.parse = parse
+        self.end: int | None = None  # where this process stops, once cut
+        self.child: tuple[int, int] | None = None  # (pid, pipe the events come on)
+
+    def read(self, size: int = -1) -> bytes:
+        stream = self.stream
+        if self.end is None and stream.fd is not None and stream.proc.poll() is not None:
+            self._cut(stream.fd, stream.offset)  # git has exited: its file is whole
+        if self.end is not None:
+            size = min(size if size > 0 else BLOCK_SIZE, self.end - stream.offset)
+            if size <= 0:
+                return b""
+        return stream.read(size)
+
+    def _cut(self, fd: int, offset: int) -> None:
+        total = os.fstat(fd).st_size
+        self.end = total  # decided: cut here or never
+        if total - offset < MIN_REST:
+            return
+        at = _boundary(fd, offset + (total - offset) // 2, total)
+        if at is None:
+            return
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: parse [at, total), send the events, leave
+            os.close(read_end)
+            _child(fd, at, total, write_end, self.parse)
+        os.close(write_end)
+        self.end, self.child = at, (pid, read_end)
+
+    def replay(self) -> Iterator[Event]:
+        """The child's events, once this process has parsed its part."""
+        if self.child is None:
+            return
+        pid, fd = self.child
+        self.child = None
+        chunks = []
+        try:
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise GuardError(f"the process scanning the end of the diff failed (exit {code})")
+        import marshal
+
+        yield from _events(marshal.loads(b"".join(chunks)))
+
+    def abandon(self) -> None:
+        """Stop the child (the scan was interrupted)."""
+        if self.child is not None:
+            pid, fd = self.child
+            self.child = None
+            os.close(fd)
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+
+
+def parse(stream: object, **options: object) -> Iterator[Event]:
+    """:func:`diff.parse_stream` of ``stream``, in two processes where that helps."""
+    if not isinstance(stream, GrowingFile) or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        yield from parse_stream(stream, **options)  # type: ignore[arg-type]
+        return
+    splitting = _Splitting(stream, options)
+    try:
+        yield from parse_stream(splitting, **options)  # type: ignore[arg-type]
+        yield from splitting.replay()
+    finally:
+        splitting.abandon()
+
+
+def _boundary(fd: int, start: int, end: int) -> int | None:
+    """The first file boundary at or after ``start`` (the line start)."""
+    pos = start
+    while pos < end:
+        window = os.pread(fd, BLOCK_SIZE + len(_BOUNDARY), pos)
+        found = window.find(_BOUNDARY)
+        if found != -1:
+            return pos + found + 1
+        pos += BLOCK_SIZE
+    return None
+
+
+def _child(fd: int, start: int, end: int, out: int, options: dict[str, object]) -> None:
+    """Parse ``[start, end)`` of ``fd``, write the events to ``out``, exit."""
+    code = 0
+    try:
+        import marshal
+
+        data = marshal.dumps(list(_records(parse_stream(_Part(fd, start, end), **options))))  # type: ignore[arg-type]
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view) :]
+    except BaseException:
+        code = 3
+    finally:
+        os._exit(code)
+
+
+def _records(events: Iterator[Event]) -> Iterator[tuple[object, ...]]:
+    """Events as plain tuples: ``(kind, file number, file fields, line number, text)``."""
+    numbers: dict[int, int] = {}
+    for event in events:
+        file = event.file
+        number = numbers.setdefault(id(file), len(numbers))
+        fields = tuple(getattr(file, name) for name in _FIELDS)
+        if isinstance(event, AddedLine):
+            yield ("line", number, fields, event.lineno, event.text)
+        else:
+            yield ("end", number, fields, 0, b"")
+
+
+def _events(records: Sequence[tuple[object, ...]]) -> Iterator[Event]:
+    files: dict[object, DiffFile] = {}
+    for kind, number, fields, lineno, text in records:
+        file = files.get(number)
+        if file is None:
+            file = files[number] = DiffFile("")
+        for name, value in zip(_FIELDS, fields):  # type: ignore[call-overload]
+            setattr(file, name, value)
+        if kind == "line":
+            yield AddedLine(file, lineno, text)  # type: ignore[arg-type]
+        else:
+            yield FileEnd(file)

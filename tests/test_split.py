@@ -1,0 +1,98 @@
+"""The end of a large staged diff parsed by a forked child gives the same
+events, in the same order, as one process; a child that fails fails the scan."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from captchaai_guard import split
+from captchaai_guard.diff import AddedLine, Event, FileEnd, parse_stream
+from captchaai_guard.early import Child, GrowingFile
+from captchaai_guard.engine import Engine
+from captchaai_guard.errors import GuardError
+from tests.conftest import Repo, fake_key
+
+
+def _staged_diff(repo: Repo, files: int = 12) -> Path:
+    """A staged diff of many files with a key in each, as git writes it."""
+    filler = "".join(f"    value_{i} = compute({i})  # plain code line\n" for i in range(1000))
+    for n in range(files):
+        repo.stage(f"src/m{n:02d}.py", f'{filler}CAPTCHAAI_API_KEY = "{fake_key()}"\n{filler}')
+    out = repo.path.parent / "staged.diff"
+    with out.open("wb") as handle:
+        subprocess.run(
+            ["git", "diff", "--cached", "--no-color", "--unified=0", "--full-index"],
+            cwd=repo.path,
+            stdout=handle,
+            check=True,
+        )
+    return out
+
+
+def _finished(path: Path) -> GrowingFile:
+    """The file as git leaves it: complete, its writer gone."""
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return GrowingFile(os.open(path, os.O_RDONLY), Child(done.pid, 0))
+
+
+def _shape(events: list[Event]) -> list[tuple[object, ...]]:
+    shaped: list[tuple[object, ...]] = []
+    for event in events:
+        file = event.file
+        fields = (file.path, file.new_blob, file.mentions, file.binary)
+        if isinstance(event, AddedLine):
+            shaped.append(("line", *fields, event.lineno, event.text))
+        else:
+            assert isinstance(event, FileEnd)
+            shaped.append(("end", *fields))
+    return shaped
+
+
+def test_a_split_parse_gives_the_same_events_in_the_same_order(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _staged_diff(repo)
+    options: dict[str, object] = {"required": Engine().required, "exact_mentions": False}
+    with path.open("rb") as handle:
+        whole = _shape(list(parse_stream(handle, **options)))  # type: ignore[arg-type]
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(split, "MIN_REST", 0)
+    monkeypatch.setattr(os, "fork", counting_fork)
+    stream = _finished(path)
+    try:
+        parted = _shape(list(split.parse(stream, block_size=1 << 16, **options)))
+    finally:
+        stream.close()
+    assert len(forks) == 1  # the second half came from a child
+    assert parted == whole
+    assert sum(1 for item in whole if item[0] == "line") == 12
+    assert [item[1] for item in whole if item[0] == "end"] == [f"src/m{n:02d}.py" for n in range(12)]
+
+
+def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _staged_diff(repo, files=6)
+
+    def broken_child(fd: int, start: int, end: int, out: int, options: dict[str, object]) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr(split, "MIN_REST", 0)
+    monkeypatch.setattr(split, "_child", broken_child)
+    stream = _finished(path)
+    try:
+        with pytest.raises(GuardError, match="end of the diff failed"):
+            list(split.parse(stream, required=Engine().required, exact_mentions=False))
+    finally:
+        stream.close()
