@@ -330,13 +330,28 @@ def error_file() -> int | None:
 def output_file() -> int | None:
     """An anonymous file for git's output (see :class:`GrowingFile`), or None
     where there is none or a file-size limit (``ulimit -f``) could cut it."""
+    return error_file() if _file_size_unlimited() else None
+
+
+def _file_size_unlimited() -> bool:
+    """No ``ulimit -f``: read from /proc (the ``resource`` module takes
+    longer to import than the whole look), else asked of ``resource``."""
+    try:
+        fd = os.open("/proc/self/limits", os.O_RDONLY)
+        try:
+            text = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        at = text.find(b"\nMax file size ")
+        if at != -1:
+            return text[at:].split()[3] == b"unlimited"  # Max file size SOFT HARD bytes
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # not POSIX
-        return None
-    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
-        return None
-    return error_file()
+        return False
+    return resource.getrlimit(resource.RLIMIT_FSIZE)[0] == resource.RLIM_INFINITY
 
 
 def spawn(
