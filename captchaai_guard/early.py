@@ -1,8 +1,8 @@
 """git processes started before the scan modules are loaded.
 
 The commit hook's fast path (:func:`captchaai_guard.hook.clean_quickly`)
-spawns ``git diff --cached`` and reads its first megabyte; when that cannot
-settle the scan, the running git (and what was read) is kept here. For
+spawns ``git diff --cached`` and waits for it to exit or pass a megabyte;
+when that cannot settle the scan, the running git is kept here. For
 ``captchaai-guard scan --commits``, :func:`start_log` starts the ``git log``
 commands at once. A kept git writes on while Python imports the scan
 modules, and the scan takes it (:class:`captchaai_guard.gitio.GitStream`)
