@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from captchaai_guard.diff import Event
 
 # Cut the rest in two only when there is at least this much of it.
-MIN_REST = 4 << 20
+MIN_REST = 1 << 20
 _BOUNDARY = b"\ndiff --git "
 _FIELDS = (
     "path",
