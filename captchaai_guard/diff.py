@@ -443,17 +443,7 @@ class DiffParser:
             yield from self._combined_body(buf, start, end)
             return
         cursor, lineno = start, self.lineno
-        lines = candidate_lines(
-            buf,
-            start,
-            end,
-            self.keywords,
-            self.every_line,
-            self.required,
-            block.lowered() if self.keywords else None,
-            block.mapped(),
-        )
-        for line_start, line_end in lines:
+        for line_start, line_end in self._candidates(buf, start, end):
             if line_start >= line_end or buf[line_start] != _PLUS:
                 continue
             if self.uncounted is not None:
@@ -470,27 +460,25 @@ class DiffParser:
         self.uncounted = (buf, cursor, end, self.added_only)
         self.lineno = lineno
 
+    def _candidates(self, buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+        """The candidate lines of a hunk region (see :func:`candidate_lines`),
+        with the passes over the whole block its regions share."""
+        block = self.block
+        assert block is not None
+        lowered = block.lowered() if self.keywords else None
+        return candidate_lines(
+            buf, start, end, self.keywords, self.every_line, self.required, lowered, block.mapped()
+        )
+
     def _combined_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
         """A hunk region of a combined diff (a merge's, usually short): line
         by line. A line is in the merged file unless a column marks it ``-``,
         and is the merge's own when every column marks it ``+``."""
         file = self.file
-        assert file is not None and self.block is not None
+        assert file is not None
         width = self.columns
         own = b"+" * width
-        candidates = {
-            line_start
-            for line_start, _ in candidate_lines(
-                buf,
-                start,
-                end,
-                self.keywords,
-                self.every_line,
-                self.required,
-                self.block.lowered() if self.keywords else None,
-                self.block.mapped(),
-            )
-        }
+        candidates = {line_start for line_start, _ in self._candidates(buf, start, end)}
         lineno, pos = self.lineno, start
         while pos < end:
             line_end = buf.find(b"\n", pos, end)

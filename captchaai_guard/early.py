@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 PIPE_SIZE = 1 << 20
 
 
+def close(*fds: int | None) -> None:
+    """Close each descriptor that is not None, whatever state it is in."""
+    for fd in fds:
+        if fd is not None:
+            try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def grow_pipe(fd: int, size: int = PIPE_SIZE) -> None:
     """Enlarge a pipe's buffer where the system allows it (Linux); else leave it."""
     try:
@@ -144,12 +154,8 @@ class AheadReader:
             self.thread.join(timeout=2.0)
             if self.thread.is_alive():
                 return
-        if self.fd is not None:
-            try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-                os.close(self.fd)
-            except OSError:
-                pass
-            self.fd = None
+        close(self.fd)
+        self.fd = None
 
 
 class GrowingFile:
@@ -192,12 +198,8 @@ class GrowingFile:
             sleep(self.NAP)
 
     def close(self) -> None:
-        if self.fd is not None:
-            try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-                os.close(self.fd)
-            except OSError:
-                pass
-            self.fd = None
+        close(self.fd)
+        self.fd = None
 
 
 class Child:
@@ -272,12 +274,7 @@ class Started:
         if self.reader is not None:
             self.reader.close()  # closes the pipe
             self.reader = self.fd = None
-        for fd in (self.fd, self.errors):
-            if fd is not None:
-                try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-                    os.close(fd)
-                except OSError:
-                    pass
+        close(self.fd, self.errors)
         self.fd = self.errors = None
 
 
@@ -427,8 +424,7 @@ def start_log(revisions: Sequence[str]) -> str | None:
         errors = error_file()
         started = spawn([argv[0], "-C", root, *argv[1:]], env, errors)
         if started is None:
-            if errors is not None:
-                os.close(errors)
+            close(errors)
             discard()
             return None
         pid, fd = started

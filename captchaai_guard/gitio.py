@@ -145,11 +145,11 @@ class GitStream:
             )
         except FileNotFoundError:
             self.errors.close()
-            _close(into)
+            early.close(into)
             raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
         except OSError as exc:
             self.errors.close()
-            _close(into)
+            early.close(into)
             raise GitError(f"could not run git: {exc.strerror or exc}") from None
         if into is not None:
             self.reader = early.GrowingFile(into, self.proc)
@@ -176,11 +176,6 @@ class GitStream:
         self.proc.wait()
         self.reader.close()
         self.errors.close()
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        os.close(fd)
 
 
 def _take_early(args: Sequence[str], cwd: str | Path | None) -> early.Started | None:

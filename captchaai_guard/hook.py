@@ -318,9 +318,7 @@ def _start_staged_diff() -> early.Started | None:
     into = early.output_file()
     spawned = early.spawn(argv, env, errors, into)
     if spawned is None:
-        for fd in (errors, into):
-            if fd is not None:
-                os.close(fd)
+        early.close(errors, into)
         return None
     pid, read_end = spawned
     cwd = os.getcwd()
