@@ -198,8 +198,53 @@ class GrowingFile:
             sleep(self.NAP)
 
     def close(self) -> None:
-        close(self.fd)
+        if self.fd is not None:
+            release(self.fd)
         self.fd = None
+
+
+# Freeing the pages of a file git wrote megabytes into takes time (about
+# 5 ms per 20 MB, in the closing process): from this size on, the last
+# reference goes to a short-lived ``cat``, which frees them as it exits
+# while the scan writes its report.
+HAND_OFF = 4 << 20
+_helpers: list[int] = []  # pids of those ``cat``s, reaped on the next release
+
+
+def release(fd: int) -> None:
+    """Close ``fd``, a file git wrote its output into; a large one is freed
+    by another process (see :data:`HAND_OFF`), never left open."""
+    _reap()
+    try:
+        large = os.fstat(fd).st_size >= HAND_OFF
+    except OSError:
+        large = False
+    if not large or not hasattr(os, "posix_spawnp"):
+        close(fd)
+        return
+    hold, let_go = os.pipe()
+    actions = [
+        (os.POSIX_SPAWN_DUP2, hold, 0),  # reads until this process lets go
+        (os.POSIX_SPAWN_DUP2, fd, 1),  # holds the file (writes nothing to it)
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+    ]
+    try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+        _helpers.append(os.posix_spawnp("cat", ["cat"], dict(os.environ), file_actions=actions))
+    except OSError:
+        pass  # no cat: this process frees the file itself
+    close(hold, fd)  # while ``cat`` still holds the file, this is quick
+    close(let_go)  # ``cat`` reads its end, exits and frees the file
+
+
+def _reap() -> None:
+    """Collect the ``cat``s of earlier releases that have exited."""
+    for pid in list(_helpers):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by someone else
+            done = pid
+        if done:
+            _helpers.remove(pid)
 
 
 class Child:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 
-from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR
+from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, leave
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,6 +80,11 @@ def _quick(fmt: str, commits: str | None) -> int:
         root = gitio.repo_root()
     mode = "staged" if commits is None else "commits"
     return run_scan(ScanRequest(mode=mode, commits=commits, fmt=fmt), root)
+
+
+def console() -> None:
+    """The console script: :func:`main`, then out (see :func:`~captchaai_guard.errors.leave`)."""
+    leave(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,16 @@ DIFF_FLAGS: tuple[str, ...] = (
     "--no-relative",
     "--inter-hunk-context=0",
 )
+# git reads every blob it diffs into a buffer of its own and frees it. With
+# glibc's defaults a buffer above 128 KiB is mapped and unmapped each time
+# (and a freed heap top trimmed), so every page of the next one is faulted
+# in again: on a 20 MB staged diff that is 10,000 page faults, a quarter of
+# git's time in a virtual machine. Past these limits the memory is reused
+# (git's peak stays the same). Other C libraries ignore the names.
+MALLOC_ENV: tuple[tuple[str, str], ...] = (
+    ("MALLOC_MMAP_THRESHOLD_", str(32 << 20)),  # glibc's largest allowed
+    ("MALLOC_TRIM_THRESHOLD_", str(1 << 30)),
+)
 _DROP_ENV = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER")
 # Paths git reads from the environment relative to the directory it starts
 # in; git runs from the top of the work tree, so they are made absolute.
@@ -73,6 +83,8 @@ def git_env() -> dict[str, str]:
     env["LANGUAGE"] = ""
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
+    for name, value in MALLOC_ENV:
+        env.setdefault(name, value)  # a user's own setting wins
     return env
 
 

@@ -27,7 +27,7 @@ import os
 import sys
 
 from captchaai_guard import early
-from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, GuardError, redact
+from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, GuardError, leave, redact
 from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, may_define_table
 
 # Only os, sys and the errors at import time: a commit without anything key-like is
@@ -447,8 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console script entry point."""
-    raise SystemExit(main())
+    """Console script entry point (and the pre-commit framework's)."""
+    leave(main())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from captchaai_guard import early
 from captchaai_guard.early import AheadReader, Child, GrowingFile, output_file, spawn
 from tests.conftest import Repo, console_script, fake_key
 
@@ -137,6 +140,84 @@ def test_the_growing_file_reads_what_a_slow_writer_writes() -> None:
     reader.close()
     assert data == b"first\nsecond\nlast"
     assert child.wait() == 0
+
+
+def _closed(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def _exits_soon(pid: int) -> bool:
+    """True when ``pid`` (a child) exits within a few seconds; it is reaped."""
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_large_output_file_is_freed_by_a_short_lived_process(tmp_path: Path) -> None:
+    """Closing a file of megabytes frees its pages in the closing process;
+    ``release`` hands that to a ``cat`` that holds the file, writes nothing
+    to it and exits at once, so the scan never waits for it."""
+    path = tmp_path / "diff"
+    data = os.urandom(early.HAND_OFF + 1)
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDWR)
+    before = set(early._helpers)
+    early.release(fd)
+    assert _closed(fd)
+    (helper,) = set(early._helpers) - before
+    assert _exits_soon(helper)  # it does not wait for this process to end
+    early._helpers.remove(helper)
+    assert path.read_bytes() == data  # untouched
+
+
+def test_a_small_output_file_or_one_without_cat_is_closed_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "diff"
+    path.write_bytes(b"x" * (early.HAND_OFF - 1))
+    before = list(early._helpers)
+    fd = os.open(path, os.O_RDONLY)
+    early.release(fd)
+    assert _closed(fd) and early._helpers == before
+    path.write_bytes(b"x" * early.HAND_OFF)
+    fd = os.open(path, os.O_RDONLY)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    early.release(fd)
+    assert _closed(fd) and early._helpers == before
+
+
+def test_git_runs_with_an_allocator_that_keeps_its_memory(repo: Repo, tmp_path: Path) -> None:
+    """git is asked to reuse freed memory (glibc's MALLOC_*_ settings) unless
+    the user set them: its page faults were a quarter of a large diff's time."""
+    assert REAL_GIT is not None
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    log = tmp_path / "env.log"
+    script = folder / "git"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s %s\\n" "$MALLOC_MMAP_THRESHOLD_" "$MALLOC_TRIM_THRESHOLD_" >> "{log}"\n'
+        f'exec "{REAL_GIT}" "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
+    env = {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    env.pop("MALLOC_TRIM_THRESHOLD_", None)
+    assert repo.run("scan", env=env).code == 1
+    assert set(log.read_text().splitlines()) == {f"{32 << 20} {1 << 30}"}
+    log.unlink()
+    assert repo.run("scan", env={**env, "MALLOC_TRIM_THRESHOLD_": "4096"}).code == 1
+    assert set(log.read_text().splitlines()) == {f"{32 << 20} 4096"}
 
 
 def test_the_reader_hands_out_everything_in_order() -> None:

@@ -211,6 +211,28 @@ def test_stdout_closed_before_start(repo: Repo) -> None:
     assert "Traceback" not in closed.stderr
 
 
+def test_a_full_disk_under_stdout_is_an_error_clean_or_not(repo: Repo) -> None:
+    """The console script leaves without the interpreter's teardown: a report
+    that cannot be written (``/dev/full``) still ends in exit 2 and one line,
+    whether the scan found a key or not."""
+    repo.stage("a.txt", "hello\n")
+    for staged in ((), ("b.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")):
+        if staged:
+            repo.stage(*staged)
+        for fmt in ("text", "json"):
+            with open("/dev/full", "wb") as full:
+                proc = subprocess.run(
+                    [console_script(), "scan", "--format", fmt],
+                    cwd=repo.path,
+                    stdout=full,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    check=False,
+                )
+            assert proc.returncode == 2, (staged, fmt, proc.stderr)
+            assert proc.stderr.count("captchaai-guard: error:") == 1 and "Traceback" not in proc.stderr
+
+
 def test_unwritable_output_file(repo: Repo, tmp_path: Path) -> None:
     repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
     result = repo.run("scan", "--output", str(tmp_path / "no" / "such" / "dir" / "report.txt"))
