@@ -37,7 +37,7 @@ _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
 _NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
 # ``index OLD..NEW [MODE]``; a combined diff has one OLD per parent.
 _INDEX = re.compile(rb"^index ([0-9a-f]+(?:,[0-9a-f]+)*)\.\.([0-9a-f]+)(?: (\d+))?")
-_PLUS, _MINUS, _SPACE = 0x2B, 0x2D, 0x20
+_PLUS, _MINUS, _SPACE, _BACKSLASH = 0x2B, 0x2D, 0x20, 0x5C
 
 
 # Plain classes with __slots__, not dataclasses: importing ``dataclasses``
@@ -328,6 +328,22 @@ def _new_lines(buf: bytes, start: int, end: int, added_only: bool = False) -> in
     return first + buf.count(b"\n+", start, end) + buf.count(b"\n ", start, end)
 
 
+def _merged_lines(buf: bytes, start: int, end: int, width: int) -> int:
+    """How many lines starting in ``buf[start:end]`` (``start`` is a line
+    start), a region of a combined diff with ``width`` columns, are in the
+    merged file: all but the removed ones and ``\\ No newline`` notes. A
+    removed line's columns hold only spaces and ``-`` (a ``+`` would put it
+    in the merged file), so its first column that is not a space is ``-``."""
+    if start >= end:
+        return 0
+    lines = 1 + buf.count(b"\n", start, end - 1)  # (a final line break starts no line here)
+    dropped = buf.count(b"\n\\", start, end) + (buf[start] == _BACKSLASH)
+    for spaces in range(width):
+        mark = b" " * spaces + b"-"
+        dropped += buf.count(b"\n" + mark, start, end) + buf.startswith(mark, start, end)
+    return lines - dropped
+
+
 def _boundaries(buf: bytes, start: int, end: int) -> list[int]:
     """Start offsets of the lines of ``buf[start:end]`` that open a file, a
     hunk or a commit, in order (``start`` is a line start)."""
@@ -471,27 +487,22 @@ class DiffParser:
         )
 
     def _combined_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
-        """A hunk region of a combined diff (a merge's, usually short): line
-        by line. A line is in the merged file unless a column marks it ``-``,
-        and is the merge's own when every column marks it ``+``."""
+        """A hunk region of a combined diff. A line is in the merged file
+        unless a column marks it ``-``, and is the merge's own when every
+        column marks it ``+``; only candidate lines are visited, the lines
+        between them counted in C (see :func:`_merged_lines`)."""
         file = self.file
         assert file is not None
         width = self.columns
         own = b"+" * width
-        candidates = {line_start for line_start, _ in self._candidates(buf, start, end)}
-        lineno, pos = self.lineno, start
-        while pos < end:
-            line_end = buf.find(b"\n", pos, end)
-            if line_end == -1:
-                line_end = end
-            prefix = buf[pos : pos + width]
-            if b"-" not in prefix and not prefix.startswith(b"\\"):
-                if prefix == own and pos in candidates:
-                    yield AddedLine(file, lineno, buf[pos + width : line_end].rstrip(b"\r"))
-                lineno += 1
-            pos = line_end + 1
+        lineno, cursor = self.lineno, start
+        for line_start, line_end in self._candidates(buf, start, end):
+            if buf.startswith(own, line_start):
+                lineno += _merged_lines(buf, cursor, line_start, width)
+                cursor = line_start
+                yield AddedLine(file, lineno, buf[line_start + width : line_end].rstrip(b"\r"))
         self.uncounted = None
-        self.lineno = lineno
+        self.lineno = lineno + _merged_lines(buf, cursor, end, width)
 
     def close(self) -> Iterator[Event]:
         yield from self._end_file()

@@ -460,18 +460,42 @@ def start_log(revisions: Sequence[str]) -> str | None:
     from captchaai_guard.gitargs import git_argv, git_env, log_commands
 
     env = git_env()
+    # Without a pathspec (after ``--``, relative to the folder git starts
+    # in) a log prints the same from any folder of the work tree: it starts
+    # here at once, while git finds the top.
+    here = "--" not in revisions
+    spawned: list[tuple[list[str], tuple[int, int], int | None]] = []
+    if here:
+        for args in log_commands(revisions):
+            argv = git_argv(args)
+            errors = error_file()
+            started = spawn(argv, env, errors)
+            if started is None:
+                close(errors)
+                _discard_spawned(spawned)
+                return None
+            spawned.append((argv, started, errors))
     top = output(git_argv(["rev-parse", "--show-toplevel"]), env)
     if not top or not top.endswith("\n"):
+        _discard_spawned(spawned)
         return None
     root = top[:-1]
-    for args in log_commands(revisions):
-        argv = git_argv(args)
-        errors = error_file()
-        started = spawn([argv[0], "-C", root, *argv[1:]], env, errors)
-        if started is None:
-            close(errors)
-            discard()
-            return None
-        pid, fd = started
+    if not here:
+        for args in log_commands(revisions):
+            argv = git_argv(args)
+            errors = error_file()
+            started = spawn([argv[0], "-C", root, *argv[1:]], env, errors)
+            if started is None:
+                close(errors)
+                _discard_spawned(spawned)
+                return None
+            spawned.append((argv, started, errors))
+    for argv, (pid, fd), errors in spawned:
         keep(Started(argv, env, root, pid, fd, b"", None, errors))
     return root
+
+
+def _discard_spawned(spawned: list[tuple[list[str], tuple[int, int], int | None]]) -> None:
+    """Stop the logs :func:`start_log` started before it gave up."""
+    for argv, (pid, fd), errors in spawned:
+        Started(argv, {}, "", pid, fd, b"", None, errors).discard()

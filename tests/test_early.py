@@ -284,7 +284,9 @@ def test_closing_the_reader_early_stops_its_thread() -> None:
 
 def test_a_commit_range_is_read_from_gits_started_first(repo: Repo, tmp_path: Path) -> None:
     """``scan --commits`` starts its ``git log`` commands before the scan
-    modules load and reads each once, from any folder of the work tree."""
+    modules load and reads each once, from any folder of the work tree: at
+    once where it is, or, with a pathspec (relative to the top, as for the
+    command), from the top."""
     repo.stage("base.txt", "base\n")
     base = repo.commit("base")
     repo.stage("sub/app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
@@ -297,6 +299,14 @@ def test_a_commit_range_is_read_from_gits_started_first(repo: Repo, tmp_path: Pa
     assert result.code == 1, result.err
     assert [f["path"] for f in json.loads(result.out)["findings"]] == ["sub/app.py"]
     # (split on newlines only: the log format holds \x1e, a line break to splitlines)
+    logs = [line for line in log.read_text().split("\n") if " log " in f" {line} "]
+    assert len(logs) == len(set(logs)) >= 1
+    assert not any(line.startswith("-C ") for line in logs)
+    log.unlink()
+    result = repo.run(
+        "scan", "--commits", f"{base}..HEAD -- sub", "--format", "json", env=env, cwd=repo.path / "sub"
+    )
+    assert [f["path"] for f in json.loads(result.out)["findings"]] == ["sub/app.py"], result.err
     logs = [line for line in log.read_text().split("\n") if " log " in f" {line} "]
     assert len(logs) == len(set(logs)) >= 1
     assert all(

@@ -185,3 +185,59 @@ def test_line_that_only_looks_like_a_hunk_header_keeps_the_count() -> None:
             (e.file.path, e.lineno) for e in parse_stream(io.BytesIO(data), block) if isinstance(e, AddedLine)
         ]
         assert got == expected, block
+
+
+def _merged_line_numbers(width: int, lines: list[tuple[str, str]], start: int) -> list[int]:
+    """The reference: walk a combined hunk line by line; a line is in the
+    merged file unless a column marks it ``-``, the merge's own when every
+    column is ``+``; keep the numbers of its own lines holding a run."""
+    found, lineno = [], start
+    for prefix, text in lines:
+        if "-" in prefix or prefix.startswith("\\"):
+            continue
+        if prefix == "+" * width and _KEYLIKE.search(text):
+            found.append(lineno)
+        lineno += 1
+    return found
+
+
+@st.composite
+def combined_hunks(draw: st.DrawFn) -> tuple[int, list[tuple[str, str]]]:
+    """A merge's combined hunk as git prints it: merged lines (columns of
+    space and ``+``), removed lines (space and ``-``, at least one ``-``),
+    ``\\ No newline`` notes; some lines hold a key-like run."""
+    width = draw(st.integers(min_value=2, max_value=4))
+    lines: list[tuple[str, str]] = []
+    for _ in range(draw(st.integers(min_value=0, max_value=25))):
+        kind = draw(st.sampled_from(["merged", "merged", "removed", "note"]))
+        if kind == "note":
+            lines.append(("\\", " No newline at end of file"))
+            continue
+        other = "-" if kind == "removed" else "+"
+        columns = draw(st.lists(st.sampled_from([" ", other]), min_size=width, max_size=width))
+        if kind == "removed" and "-" not in columns:
+            columns[draw(st.integers(0, width - 1))] = "-"
+        text = draw(line_text)
+        if draw(st.booleans()):
+            text += " key = " + secrets.token_hex(16)
+        lines.append(("".join(columns), text))
+    return width, lines
+
+
+@SETTINGS
+@given(hunk=combined_hunks(), start=st.integers(min_value=1, max_value=500), block=st.integers(8, 200))
+def test_a_merges_own_lines_are_numbered_as_line_by_line(
+    hunk: tuple[int, list[tuple[str, str]]], start: int, block: int
+) -> None:
+    """Combined diffs are counted in C between candidate lines; the numbers
+    are those of a line-by-line walk, in whatever blocks the diff is read."""
+    width, lines = hunk
+    at = "@" * (width + 1)
+    header = "diff --cc f.py\nindex 1111111,2222222..3333333\n--- a/f.py\n+++ b/f.py\n"
+    body = "".join(f"{prefix}{text}\n" for prefix, text in lines)
+    olds = " ".join(f"-{start},9" for _ in range(width))
+    data = f"{header}{at} {olds} +{start},9 {at}\n{body}".encode()
+    want = _merged_line_numbers(width, lines, start)
+    for events in (parse_bytes(data), parse_stream(io.BytesIO(data), block_size=block)):
+        got = [e.lineno for e in events if isinstance(e, AddedLine)]
+        assert got == want
