@@ -127,6 +127,11 @@ class AheadReader:
 
     def read(self, size: int = -1) -> bytes:
         """The next block git wrote (``size`` is a hint), or b"" at the end."""
+        while _idle:  # nothing to read yet: do what the scan will need later
+            with self.cond:
+                if self.chunks or self.done:
+                    break
+            run_idle()
         with self.cond:
             while not self.chunks and not self.done:
                 self.waiting = True
@@ -193,6 +198,9 @@ class GrowingFile:
             if self.proc.poll() is not None:
                 self.done = True  # what git wrote before it exited is read next
                 continue
+            if _idle:  # the scan has caught up with git: do what it will need later
+                run_idle()
+                continue
             from time import sleep
 
             sleep(self.NAP)
@@ -245,6 +253,31 @@ def _reap() -> None:
             done = pid
         if done:
             _helpers.remove(pid)
+
+
+_idle: list[Callable[[], object]] = []
+
+
+def when_idle(task: Callable[[], object]) -> None:
+    """Run ``task`` (loading a module the report needs, say) the next time
+    the scan waits for git to write more, instead of after the scan; it may
+    never run (then the scan does that work when it needs it)."""
+    _idle.append(task)
+
+
+def run_idle() -> None:
+    """Run the oldest waiting task; a failure is left for the scan to meet
+    when it does that work itself."""
+    task = _idle.pop(0)
+    try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+        task()
+    except Exception:  # the same work is done, and fails loudly, later
+        pass
+
+
+def forget_idle() -> None:
+    """Drop the tasks that did not run (the scan is over)."""
+    _idle.clear()
 
 
 class Child:

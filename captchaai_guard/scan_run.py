@@ -84,6 +84,10 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
         else:
             source = "staged changes"
             stream = scan_staged(root, engine, include)
+    if request.mode in ("staged", "commits"):
+        from captchaai_guard import early
+
+        early.when_idle(lambda: renderer(fmt))  # while git writes, not after
     try:
         findings = list(stream)
     except GitError as exc:
@@ -93,6 +97,8 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     finally:
         if bar is not None:
             bar.close()
+        if request.mode in ("staged", "commits"):
+            early.forget_idle()
     extra: dict[str, object] = {}
     if setup.baseline is not None:
         findings, extra["baselined"] = setup.accepted(findings)

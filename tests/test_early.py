@@ -220,6 +220,39 @@ def test_git_runs_with_an_allocator_that_keeps_its_memory(repo: Repo, tmp_path: 
     assert set(log.read_text().splitlines()) == {f"{32 << 20} 4096"}
 
 
+def test_work_for_later_runs_while_the_scan_waits_for_git() -> None:
+    """A task given to ``when_idle`` runs once, while a reader waits for a
+    writer that pauses (the file git writes, or its pipe); one that fails
+    is dropped without harming the read; what never ran is forgotten."""
+    script = "printf 'first\\n'; sleep 0.3; printf 'last'"
+    ran: list[str] = []
+
+    def fail() -> None:
+        ran.append("fail")
+        raise RuntimeError("left for later")
+
+    for growing in (True, False):
+        ran.clear()
+        early.when_idle(fail)
+        early.when_idle(lambda: ran.append("task"))
+        into = output_file() if growing else None
+        started = spawn(["sh", "-c", script], dict(os.environ), None, into)
+        assert started is not None
+        pid, fd = started
+        child = Child(pid)
+        reader: GrowingFile | AheadReader = GrowingFile(fd, child) if growing else AheadReader(fd)
+        data = b""
+        while chunk := reader.read():
+            data += chunk
+        reader.close()
+        child.wait()
+        assert data == b"first\nlast"
+        assert ran == ["fail", "task"], growing
+    early.when_idle(lambda: ran.append("never"))
+    early.forget_idle()
+    assert not early._idle
+
+
 def test_the_reader_hands_out_everything_in_order() -> None:
     read_end, write_end = os.pipe()
     pieces = [bytes([65 + i % 26]) * (1000 + 7919 * i % 70_000) for i in range(300)]
