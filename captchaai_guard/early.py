@@ -265,6 +265,11 @@ def when_idle(task: Callable[[], object]) -> None:
     _idle.append(task)
 
 
+def pending_idle() -> bool:
+    """True when a task waits for the scan to be idle."""
+    return bool(_idle)
+
+
 def run_idle() -> None:
     """Run the oldest waiting task; a failure is left for the scan to meet
     when it does that work itself."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from captchaai_guard import early
 from captchaai_guard.diff import BLOCK_SIZE, AddedLine, DiffFile, FileEnd, parse_stream
 from captchaai_guard.early import GrowingFile
 from captchaai_guard.errors import GuardError
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 
 # Cut the rest in two only when there is at least this much of it.
 MIN_REST = 1 << 20
+# After its part this process still has work the child has not (replaying
+# the child's events, loading the renderer, writing the report): as much as
+# parsing this many bytes. Its part is that much shorter than the child's.
+HEAD_START = 3 << 18
 _BOUNDARY = b"\ndiff --git "
 _FIELDS = (
     "path",
@@ -84,7 +89,7 @@ class _Splitting:
         self.end = total  # decided: cut here or never
         if total - offset < MIN_REST:
             return
-        at = _boundary(fd, offset + (total - offset) // 2, total)
+        at = _boundary(fd, offset + max(total - offset - HEAD_START, 0) // 2, offset, total)
         if at is None:
             return
         read_end, write_end = os.pipe()
@@ -101,6 +106,8 @@ class _Splitting:
             return
         pid, fd = self.child
         self.child = None
+        while early.pending_idle():  # the child is still parsing: do what the scan will need later
+            early.run_idle()
         chunks = []
         try:
             while chunk := os.read(fd, 1 << 16):
@@ -141,9 +148,18 @@ def parse(stream: object, **options: object) -> Iterator[Event]:
         splitting.abandon()
 
 
-def _boundary(fd: int, start: int, end: int) -> int | None:
-    """The first file boundary at or after ``start`` (the line start)."""
-    pos = start
+def _boundary(fd: int, target: int, start: int, end: int) -> int | None:
+    """The file boundary (``diff --git`` line) of ``[start, end)`` nearest
+    to ``target``, looked for within a block either side, else the first
+    after it; None when there is none (``start`` itself never counts)."""
+    low = max(start, target - BLOCK_SIZE)
+    window = os.pread(fd, min(end, target + BLOCK_SIZE) - low, low)
+    before = window.rfind(_BOUNDARY, 0, target - low + len(_BOUNDARY))
+    after = window.find(_BOUNDARY, target - low)
+    near = [low + at + 1 for at in (before, after) if at != -1]
+    if near:
+        return min(near, key=lambda at: abs(at - target))
+    pos = low + max(len(window) - len(_BOUNDARY), 0)
     while pos < end:
         window = os.pread(fd, BLOCK_SIZE + len(_BOUNDARY), pos)
         found = window.find(_BOUNDARY)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from captchaai_guard import split
-from captchaai_guard.diff import AddedLine, Event, FileEnd, parse_stream
+from captchaai_guard.diff import BLOCK_SIZE, AddedLine, Event, FileEnd, parse_stream
 from captchaai_guard.early import Child, GrowingFile
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
@@ -96,3 +96,28 @@ def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.Monke
             list(split.parse(stream, required=Engine().required, exact_mentions=False))
     finally:
         stream.close()
+
+
+def test_the_cut_is_the_file_boundary_nearest_the_target(tmp_path: Path) -> None:
+    """The child's part starts at a ``diff --git`` line: the one nearest the
+    point aimed at, before or after it; none in the rest, no cut."""
+    section = b"diff --git a/f b/f\n@@ -0,0 +1 @@\n+" + b"x" * 200 + b"\n"
+    data = section * 10  # boundaries at multiples of len(section)
+    path = tmp_path / "d.diff"
+    path.write_bytes(data)
+    size = len(section)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert split._boundary(fd, 3 * size + 10, 0, len(data)) == 3 * size  # just before
+        assert split._boundary(fd, 4 * size - 10, 0, len(data)) == 4 * size  # just after
+        assert split._boundary(fd, 9 * size + 5, 0, len(data)) == 9 * size
+        assert split._boundary(fd, 9 * size + 5, 9 * size, len(data)) is None  # only its own start
+    finally:
+        os.close(fd)
+    far = tmp_path / "far.diff"
+    far.write_bytes(b"+" + b"y" * (3 * BLOCK_SIZE) + b"\n" + section)
+    fd = os.open(far, os.O_RDONLY)
+    try:  # beyond the window around the target: the first one after it
+        assert split._boundary(fd, 10, 0, os.path.getsize(far)) == 3 * BLOCK_SIZE + 2
+    finally:
+        os.close(fd)

@@ -6,8 +6,8 @@ and is imported only when asked for.
 
 from __future__ import annotations
 
-import importlib
 import os
+import sys
 from collections.abc import Callable, Sequence
 
 TYPE_CHECKING = False
@@ -62,6 +62,7 @@ Renderer = Callable[[Sequence["Finding"], Summary], str]
 def renderer(fmt: str) -> Renderer:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    module = importlib.import_module(f"captchaai_guard.report.{fmt}_report")
-    render: Renderer = module.render
+    name = f"captchaai_guard.report.{fmt}_report"
+    __import__(name)  # (importlib would cost the scan's start-up its own import)
+    render: Renderer = sys.modules[name].render
     return render

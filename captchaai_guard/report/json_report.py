@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import hashlib  # noqa: F401 - for every finding's fingerprint, loaded with the renderer
 from collections.abc import Sequence
 
 from captchaai_guard import __version__
+from captchaai_guard.report import jsontext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,4 +53,4 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
             **summary.extra,
         },
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return jsontext.dumps(doc) + "\n"
