@@ -9,7 +9,7 @@ import io
 import re
 import secrets
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from captchaai_guard.diff import AddedLine, FileEnd, parse_bytes, parse_stream
@@ -241,3 +241,40 @@ def test_a_merges_own_lines_are_numbered_as_line_by_line(
     for events in (parse_bytes(data), parse_stream(io.BytesIO(data), block_size=block)):
         got = [e.lineno for e in events if isinstance(e, AddedLine)]
         assert got == want
+
+
+_ANY_BOUNDARY = re.compile(rb"\n(?:diff --(?:git|cc|combined) |@@+ |\x1f)")
+_PIECES = [
+    b"\n",
+    b"@",
+    b"@@ ",
+    b"@@@ ",
+    b"diff --git ",
+    b"diff --cc ",
+    b"diff --combined ",
+    b"diff --x",
+    b"\x1f",
+    b"+a@b.c",
+    b" ",
+    b"x",
+]
+
+
+@SETTINGS
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=300), cut=st.integers(0, 50))
+@example(
+    pieces=[b"+a@b.c", b"\n"] * 70 + [b"@@ ", b"\n", b"@@@ ", b"\n", b"diff --cc ", b"\n", b"\x1f"], cut=0
+)
+def test_boundary_lines_are_found_as_one_regex_finds_them(pieces: list[bytes], cut: int) -> None:
+    """``_boundaries`` looks for each kind of line with ``bytes.find`` (and
+    for ``@`` by memchr, or by line start where there are many): the same
+    lines as one regex over the block, in any part of it."""
+    from captchaai_guard.diff import _STARTS_BOUNDARY, _boundaries
+
+    buf = b"".join(pieces)
+    for start, end in ((0, len(buf)), (min(cut, len(buf)), max(len(buf) - cut, min(cut, len(buf))))):
+        if start and buf[start - 1 : start] != b"\n":
+            continue  # a region starts at a line start
+        want = [start] if _STARTS_BOUNDARY.match(buf, start, end) else []
+        want += [m.start() + 1 for m in _ANY_BOUNDARY.finditer(buf, start, end)]
+        assert _boundaries(buf, start, end) == want
