@@ -65,22 +65,23 @@ exit 2
 # before it needs more than the standard library. The current directory is
 # not on sys.path (a repository must not be able to shadow the package).
 # When the package is not in that folder any more, site is loaded and the
-# import tried again; 127 means "not installed here".
+# import tried again; 127 means "not installed here". ``run`` exits
+# without the interpreter's teardown (see captchaai_guard.errors.leave).
 _LAUNCHER = (
     "import sys\n"
     'if sys.path[:1] == [""]:\n'
     "    del sys.path[0]\n"
     "sys.path.append(sys.argv.pop(1))\n"
     "try:\n"
-    "    from captchaai_guard.hook import main\n"
+    "    from captchaai_guard.hook import run\n"
     "except ImportError:\n"
     "    import site\n"
     "    site.main()\n"
     "    try:\n"
-    "        from captchaai_guard.hook import main\n"
+    "        from captchaai_guard.hook import run\n"
     "    except ImportError:\n"
     "        sys.exit(127)\n"
-    "sys.exit(main())"
+    "run()"
 )
 _PUSH_STDIN_SAVE = "input=$(cat)"
 _PUSH_FEED = """{ [ -z "$input" ] || printf '%s\\n' "$input"; } | """
