@@ -30,10 +30,10 @@ if TYPE_CHECKING:
 
 # Cut the rest in two only when there is at least this much of it.
 MIN_REST = 1 << 20
-# After its part this process still has work the child has not (replaying
-# the child's events, loading the renderer, writing the report): as much as
-# parsing this many bytes. Its part is that much shorter than the child's.
-HEAD_START = 3 << 18
+# This process checks its part's candidate lines with the rules as it goes
+# and loads the report's modules while it waits; the child only parses.
+# Its part is this much shorter than the child's (a few milliseconds).
+HEAD_START = 1 << 19
 _BOUNDARY = b"\ndiff --git "
 _FIELDS = (
     "path",

@@ -301,3 +301,15 @@ def test_report_json_is_laid_out_as_the_standard_library_does(doc: object) -> No
     text as ``json.dumps(doc, indent=2)``, byte for byte."""
     assert jsontext.dumps(doc) == json.dumps(doc, indent=2)
     assert jsontext.dumps({1: "x"}) == json.dumps({1: "x"}, indent=2)  # a key that is not text
+
+
+def test_fingerprints_are_sha256_whichever_implementation_computes_them() -> None:
+    """Fingerprints and secret hashes come from CPython's own SHA-256 (cheap
+    to load) where it has one: the digests are hashlib's, byte for byte."""
+    import hashlib
+
+    from captchaai_guard.findings import fingerprint, secret_hash
+
+    key = fake_key()
+    assert fingerprint("rule", "a/é.py", key) == hashlib.sha256(f"rule\0a/é.py\0{key}".encode()).hexdigest()
+    assert secret_hash(key) == hashlib.sha256(key.encode()).hexdigest()

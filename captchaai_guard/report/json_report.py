@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib  # noqa: F401 - for every finding's fingerprint, loaded with the renderer
 from collections.abc import Sequence
 
 from captchaai_guard import __version__

@@ -9,7 +9,6 @@ and GitHub does not open it twice.
 
 from __future__ import annotations
 
-import hashlib  # noqa: F401 - for every finding's fingerprint, loaded with the renderer
 import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath, PureWindowsPath
