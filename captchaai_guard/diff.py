@@ -271,24 +271,6 @@ def _names_captchaai(text: bytes, start: int, pos: int) -> bool:
     return False
 
 
-# The common spellings (captchaai, CaptchaAI, CAPTCHAAI, captcha_ai ...),
-# found without lower-casing the block.
-_SPELLINGS = (b"aptcha", b"APTCHA")
-
-
-def _mentions_quickly(buf: bytes, start: int, end: int) -> bool:
-    """Like :func:`_mentions_captchaai`, for the usual spellings only: a
-    ``False`` may be wrong for an odd one (``CAptcha``), so a scan that can
-    read the file checks it whole before it drops a finding."""
-    for spelling in _SPELLINGS:
-        pos = buf.find(spelling, start + 1, end)
-        while pos != -1:
-            if buf[pos - 1] in b"cC" and _names_captchaai(buf, start, pos - 1):
-                return True
-            pos = buf.find(spelling, pos + 6, end)
-    return False
-
-
 class _Block:
     """A block being parsed, with the whole-block passes its regions share,
     each made on first use."""
@@ -394,14 +376,14 @@ class DiffParser:
         keywords: Sequence[bytes] = (),
         every_line: bool = False,
         required: Sequence[bytes] | None = None,
-        exact_mentions: bool = True,
+        find_mentions: bool = True,
     ) -> None:
         self.keywords = tuple(keywords)  # widen the prefilter for custom rules
         self.every_line = every_line
         self.required = required  # narrow it for built-in rules
-        # False: a file whose diff names CaptchaAI only in an odd spelling may
-        # be seen as not naming it (the caller then reads the file whole).
-        self.exact_mentions = exact_mentions
+        # False: CaptchaAI's name is not looked for (DiffFile.mentions stays
+        # False); the caller reads a file whole when a finding depends on it.
+        self.find_mentions = find_mentions
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
@@ -484,11 +466,8 @@ class DiffParser:
         assert file is not None
         block = self.block
         assert block is not None
-        if not file.mentions:  # settled once per file
-            if self.exact_mentions:
-                file.mentions = _mentions_captchaai(block.lowered(), start, end)
-            else:
-                file.mentions = _mentions_quickly(buf, start, end)
+        if self.find_mentions and not file.mentions:  # settled once per file
+            file.mentions = _mentions_captchaai(block.lowered(), start, end)
         if file.combined:
             yield from self._combined_body(buf, start, end)
             return
@@ -552,7 +531,7 @@ def parse_stream(
     every_line: bool = False,
     required: Sequence[bytes] | None = None,
     strip_color: bool = False,
-    exact_mentions: bool = True,
+    find_mentions: bool = True,
 ) -> Iterator[Event]:
     """Parse a unified diff from ``stream`` in blocks of ``block_size``
     (``keywords``/``every_line``/``required``: see :func:`candidate_lines`;
@@ -561,11 +540,11 @@ def parse_stream(
 
     ``strip_color`` removes terminal colour codes first (a diff piped from
     ``git diff`` with ``color.ui=always``).
-    ``exact_mentions=False`` looks for CaptchaAI's name in its usual
-    spellings only (no lower-casing of blocks); for a caller that can read a
-    file whole when a finding depends on it.
+    ``find_mentions=False`` leaves CaptchaAI's name unlooked for (a pass
+    over every block, lower-cased): for a caller that reads a file whole
+    when a finding depends on it.
     """
-    parser = DiffParser(keywords, every_line, required, exact_mentions)
+    parser = DiffParser(keywords, every_line, required, find_mentions)
     rest = b""
 
     def clean(block: bytes) -> bytes:  # whole lines: no colour code is split

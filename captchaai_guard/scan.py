@@ -152,7 +152,7 @@ def scan_diff(
         every_line=engine.every_line,
         required=engine.required,
         strip_color=strip_color,
-        exact_mentions=blobs is None,  # else _has_context reads the file when unsure
+        find_mentions=blobs is None,  # else _has_context reads the file when a finding needs it
     )
     for event in events:
         if isinstance(event, AddedLine):

@@ -245,9 +245,10 @@ def test_a_commit_range_scan_reports_like_the_full_command(repo: Repo) -> None:
 
 
 def test_an_odd_spelling_of_captchaai_still_gives_file_context(repo: Repo) -> None:
-    """The staged scan looks for CaptchaAI's name in its usual spellings in
-    the diff; an odd one (``CAptchaAI``) is found by reading the file, and
-    ``--stdin`` (no file to read) looks for every spelling in the diff."""
+    """A finding that needs CaptchaAI named in its file is settled, by the
+    staged scan, by reading the file (any spelling, ``CAptchaAI`` included,
+    in any line, changed or not); ``--stdin`` (no file to read) looks for
+    every spelling in the diff."""
     key = fake_key()
     repo.stage("client.py", f'# CAptchaAI endpoint\nAPI_KEY = "{key}"\n')
     found = json.loads(repo.run("scan", "--format", "json").out)["findings"]
@@ -257,3 +258,8 @@ def test_an_odd_spelling_of_captchaai_still_gives_file_context(repo: Repo) -> No
     assert [f["rule_id"] for f in piped] == ["captchaai-field"]
     repo.stage("client.py", f'# another service\nAPI_KEY = "{key}"\n')
     assert repo.run("scan").code == 0
+    repo.stage("solver.py", "# talks to https://ocr.captchaai.com\n")
+    repo.commit("solver")
+    repo.stage("solver.py", f'# talks to https://ocr.captchaai.com\nAPI_KEY = "{fake_key()}"\n')
+    found = json.loads(repo.run("scan", "--format", "json").out)["findings"]
+    assert [(f["path"], f["rule_id"], f["line"]) for f in found] == [("solver.py", "captchaai-field", 2)]

@@ -57,7 +57,7 @@ def test_a_split_parse_gives_the_same_events_in_the_same_order(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _staged_diff(repo)
-    options: dict[str, object] = {"required": Engine().required, "exact_mentions": False}
+    options: dict[str, object] = {"required": Engine().required, "find_mentions": False}
     with path.open("rb") as handle:
         whole = _shape(list(parse_stream(handle, **options)))  # type: ignore[arg-type]
     forks: list[int] = []
@@ -93,7 +93,7 @@ def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.Monke
     stream = _finished(path)
     try:
         with pytest.raises(GuardError, match="end of the diff failed"):
-            list(split.parse(stream, required=Engine().required, exact_mentions=False))
+            list(split.parse(stream, required=Engine().required, find_mentions=False))
     finally:
         stream.close()
 
