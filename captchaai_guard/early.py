@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from subprocess import Popen
 
-    # Logs started by start_log: (command, (pid, pipe), error file).
-    _Spawned = list[tuple[list[str], tuple[int, int], int | None]]
-
 
 # git writes ahead into the pipe while the scan checks the block read before;
 # with the default 64 KiB pipe it would wait after every 64 KiB.
@@ -505,42 +502,40 @@ def start_log(revisions: Sequence[str]) -> str | None:
     # in) a log prints the same from any folder of the work tree: it starts
     # here at once, while git finds the top.
     here = "--" not in revisions
-    spawned = _spawn_logs(revisions, env, None) if here else []
-    if spawned is None:
+    started = _spawn_logs(revisions, env, None) if here else []
+    if started is None:
         return None
     top = output(git_argv(["rev-parse", "--show-toplevel"]), env)
     if not top or not top.endswith("\n"):
-        _discard_spawned(spawned)
+        for log in started:
+            log.discard()
         return None
     root = top[:-1]
     if not here:
-        spawned = _spawn_logs(revisions, env, root)
-        if spawned is None:
+        started = _spawn_logs(revisions, env, root)
+        if started is None:
             return None
-    for argv, (pid, fd), errors in spawned:
-        keep(Started(argv, env, root, pid, fd, b"", None, errors))
+    for log in started:
+        log.cwd = root  # what it prints is the same as from there
+        keep(log)
     return root
 
 
-def _spawn_logs(revisions: Sequence[str], env: Mapping[str, str], root: str | None) -> _Spawned | None:
+def _spawn_logs(revisions: Sequence[str], env: Mapping[str, str], root: str | None) -> list[Started] | None:
     """Start the log commands (from ``root``, else from here); None, with
     nothing left running, when one cannot be started."""
     from captchaai_guard.gitargs import git_argv, log_commands
 
-    spawned: _Spawned = []
+    started: list[Started] = []
     for args in log_commands(revisions):
         argv = git_argv(args)
         errors = error_file()
-        started = spawn(argv if root is None else [argv[0], "-C", root, *argv[1:]], env, errors)
-        if started is None:
+        spawned = spawn(argv if root is None else [argv[0], "-C", root, *argv[1:]], env, errors)
+        if spawned is None:
             close(errors)
-            _discard_spawned(spawned)
+            for log in started:
+                log.discard()
             return None
-        spawned.append((argv, started, errors))
-    return spawned
-
-
-def _discard_spawned(spawned: _Spawned) -> None:
-    """Stop the logs :func:`start_log` started before it gave up."""
-    for argv, (pid, fd), errors in spawned:
-        Started(argv, {}, "", pid, fd, b"", None, errors).discard()
+        pid, fd = spawned
+        started.append(Started(argv, env, root or "", pid, fd, b"", None, errors))
+    return started

@@ -51,7 +51,7 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     Problems raise :class:`~captchaai_guard.errors.GuardError`."""
     import gc
 
-    from captchaai_guard import settings
+    from captchaai_guard import early, settings
     from captchaai_guard.scan import scan_commits, scan_diff, scan_files, scan_staged
 
     # What is loaded now lives as long as the process: the collector need not
@@ -84,10 +84,7 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
         else:
             source = "staged changes"
             stream = scan_staged(root, engine, include)
-    if request.mode in ("staged", "commits"):
-        from captchaai_guard import early
-
-        early.when_idle(lambda: renderer(fmt))  # while git writes, not after
+    early.when_idle(lambda: renderer(fmt))  # while git writes, not after
     try:
         findings = list(stream)
     except GitError as exc:
@@ -97,8 +94,7 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     finally:
         if bar is not None:
             bar.close()
-        if request.mode in ("staged", "commits"):
-            early.forget_idle()
+        early.forget_idle()
     extra: dict[str, object] = {}
     if setup.baseline is not None:
         findings, extra["baselined"] = setup.accepted(findings)

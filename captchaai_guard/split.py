@@ -19,7 +19,7 @@ import os
 
 from captchaai_guard import early
 from captchaai_guard.diff import BLOCK_SIZE, AddedLine, DiffFile, FileEnd, parse_stream
-from captchaai_guard.early import GrowingFile
+from captchaai_guard.early import Child, GrowingFile
 from captchaai_guard.errors import GuardError
 
 TYPE_CHECKING = False
@@ -70,29 +70,26 @@ class _Part:
 
 class _Splitting:
     """A :class:`GrowingFile` that, once git has exited with enough left to
-    read, hands the second half to a child and stops at the cut."""
+    read, hands the second half to a child and reads on only to the cut."""
 
     def __init__(self, stream: GrowingFile, parse: dict[str, object]) -> None:
         self.stream = stream
         self.parse = parse
-        self.end: int | None = None  # where this process stops, once cut
-        self.child: tuple[int, int] | None = None  # (pid, pipe the events come on)
+        self.part: _Part | None = None  # what this process reads, once git has exited
+        self.child: tuple[Child, int] | None = None  # the child, the pipe its events come on
 
     def read(self, size: int = -1) -> bytes:
         stream = self.stream
-        if self.end is None and stream.fd is not None and stream.proc.poll() is not None:
+        if self.part is None and stream.fd is not None and stream.proc.poll() is not None:
             self._cut(stream.fd, stream.offset)  # git has exited: its file is whole
-        if self.end is not None:
-            size = min(size if size > 0 else BLOCK_SIZE, self.end - stream.offset)
-            if size <= 0:
-                return b""
-        else:  # smaller reads while git writes: its exit is seen sooner
-            size = min(size if size > 0 else BLOCK_SIZE, LOOK)
-        return stream.read(size)
+        if self.part is not None:
+            return self.part.read(size)
+        # Smaller reads while git writes: its exit is seen sooner.
+        return stream.read(min(size if size > 0 else BLOCK_SIZE, LOOK))
 
     def _cut(self, fd: int, offset: int) -> None:
         total = os.fstat(fd).st_size
-        self.end = total  # decided: cut here or never
+        self.part = _Part(fd, offset, total)  # decided: cut here or never
         if total - offset < MIN_REST:
             return
         at = _boundary(fd, offset + max(total - offset - HEAD_START, 0) // 2, offset, total)
@@ -104,13 +101,13 @@ class _Splitting:
             os.close(read_end)
             _child(fd, at, total, write_end, self.parse)
         os.close(write_end)
-        self.end, self.child = at, (pid, read_end)
+        self.part.end, self.child = at, (Child(pid), read_end)
 
     def replay(self) -> Iterator[Event]:
         """The child's events, once this process has parsed its part."""
         if self.child is None:
             return
-        pid, fd = self.child
+        child, fd = self.child
         self.child = None
         while early.pending_idle():  # the child is still parsing: do what the scan will need later
             early.run_idle()
@@ -120,8 +117,7 @@ class _Splitting:
                 chunks.append(chunk)
         finally:
             os.close(fd)
-            _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
+            code = child.wait()
         if code != 0:
             raise GuardError(f"the process scanning the end of the diff failed (exit {code})")
         import marshal
@@ -131,12 +127,12 @@ class _Splitting:
     def abandon(self) -> None:
         """Stop the child (the scan was interrupted)."""
         if self.child is not None:
-            pid, fd = self.child
+            child, fd = self.child
             self.child = None
             os.close(fd)
             try:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
+                child.kill()
+                child.wait()
             except OSError:
                 pass
 
