@@ -58,16 +58,31 @@ def test_only_added_lines_count(repo: Repo) -> None:
     assert found["commit"] == first
 
 
+def _branches(
+    repo: Repo,
+    feature: tuple[str, str],
+    main: tuple[str, str],
+    base: tuple[str, str] = ("README.md", "hello\n"),
+) -> tuple[str, str, str]:
+    """A base commit, then one commit on a new branch ``feature`` and one on
+    ``main`` (checked out at the end), each staging ``(path, text)``: the
+    three commit ids."""
+    repo.stage(*base)
+    first = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.stage(*feature)
+    on_feature = repo.commit("feature")
+    repo.git("checkout", "-q", "main")
+    repo.stage(*main)
+    on_main = repo.commit("main")
+    return first, on_feature, on_main
+
+
 def test_all_branches_and_a_plain_range(repo: Repo) -> None:
     key, other = fake_key(), fake_key()
-    repo.stage("README.md", "hello\n")
-    base = repo.commit("base")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.stage("a.env", f"CAPTCHAAI_API_KEY={key}\n")
-    on_feature = repo.commit("feature key")
-    repo.git("checkout", "-q", "main")
-    repo.stage("b.env", f"CAPTCHAAI_API_KEY={other}\n")
-    on_main = repo.commit("main key")
+    base, on_feature, on_main = _branches(
+        repo, ("a.env", f"CAPTCHAAI_API_KEY={key}\n"), ("b.env", f"CAPTCHAAI_API_KEY={other}\n")
+    )
     everything = findings(repo.run("scan", "--commits", "--all", "--format", "json"))
     assert {(f["path"], f["commit"]) for f in everything} == {("a.env", on_feature), ("b.env", on_main)}
     only_feature = findings(repo.run("scan", "--commits", f"{base}..feature", "--format", "json"))
@@ -79,14 +94,9 @@ def test_all_branches_and_a_plain_range(repo: Repo) -> None:
 
 def test_merged_branch_is_reported_once_at_its_own_commit(repo: Repo) -> None:
     key = fake_key()
-    repo.stage("README.md", "hello\n")
-    base = repo.commit("base")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.stage("a.env", f"CAPTCHAAI_API_KEY={key}\n")
-    on_feature = repo.commit("feature key")
-    repo.git("checkout", "-q", "main")
-    repo.stage("other.txt", "main work\n")
-    repo.commit("main work")
+    base, on_feature, _ = _branches(
+        repo, ("a.env", f"CAPTCHAAI_API_KEY={key}\n"), ("other.txt", "main work\n")
+    )
     repo.git("merge", "-q", "--no-ff", "--no-edit", "feature")
     result = repo.run("scan", "--commits", f"{base}..HEAD", "--format", "json")
     (found,) = findings(result)
@@ -95,14 +105,7 @@ def test_merged_branch_is_reported_once_at_its_own_commit(repo: Repo) -> None:
 
 def test_key_added_by_a_merge_itself_is_found(repo: Repo) -> None:
     key = fake_key()
-    repo.stage("README.md", "hello\n")
-    base = repo.commit("base")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.stage("feature.txt", "feature\n")
-    repo.commit("feature")
-    repo.git("checkout", "-q", "main")
-    repo.stage("main.txt", "main\n")
-    repo.commit("main")
+    base, _, _ = _branches(repo, ("feature.txt", "feature\n"), ("main.txt", "main\n"))
     repo.git("merge", "-q", "--no-ff", "--no-commit", "feature")
     repo.stage("deploy.env", f"CAPTCHAAI_API_KEY={key}\n")  # an edit hidden in the merge
     merge = repo.commit("merge feature")
@@ -114,14 +117,12 @@ def test_conflict_resolution_is_checked_line_by_line(repo: Repo) -> None:
     """A conflicted file: the side the merge keeps was checked at its own
     commit; a key typed into the resolution is the merge's, at its line."""
     ours, theirs, typed = fake_key(), fake_key(), fake_key()
-    repo.stage("app.env", "A=1\nB=2\nC=3\n")
-    base = repo.commit("base")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.stage("app.env", f"A=1\nCAPTCHAAI_API_KEY={theirs}\nC=3\n")
-    on_feature = repo.commit("feature key")
-    repo.git("checkout", "-q", "main")
-    repo.stage("app.env", f"A=1\nCAPTCHAAI_API_KEY={ours}\nC=3\n")
-    on_main = repo.commit("main key")
+    base, on_feature, on_main = _branches(
+        repo,
+        ("app.env", f"A=1\nCAPTCHAAI_API_KEY={theirs}\nC=3\n"),
+        ("app.env", f"A=1\nCAPTCHAAI_API_KEY={ours}\nC=3\n"),
+        base=("app.env", "A=1\nB=2\nC=3\n"),
+    )
     repo.git("merge", "-q", "--no-ff", "--no-commit", "feature", check=False)  # conflicts
     repo.stage("app.env", f"A=1\nCAPTCHAAI_API_KEY={theirs}\nC=3\nD=4\nCAPTCHAAI_API_KEY_2={typed}\n")
     merge = repo.commit("merge feature")
