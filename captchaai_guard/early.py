@@ -314,6 +314,65 @@ class Child:
                 pass
 
 
+class Forked:
+    """A forked child that computes ``task()`` (a value :mod:`marshal` can
+    write) while this process goes on; :meth:`result` reads it back.
+    Anything the child cannot finish fails the scan, never passes it."""
+
+    def __init__(self, task: Callable[[], object]) -> None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, leave
+            os.close(read_end)
+            code = 0
+            try:
+                import marshal
+
+                view = memoryview(marshal.dumps(task()))  # type: ignore[arg-type]
+                while view:
+                    view = view[os.write(write_end, view) :]
+            except BaseException:
+                code = 3
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.child: Child | None = Child(pid)
+        self.fd = read_end
+
+    def result(self, what: str) -> object:
+        """The child's value (``what`` it computed names it in the error)."""
+        child = self.child
+        assert child is not None
+        self.child = None
+        while pending_idle():  # the child is still working: do what the scan will need later
+            run_idle()
+        chunks = []
+        try:
+            while chunk := os.read(self.fd, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            os.close(self.fd)
+            code = child.wait()
+        if code != 0:
+            from captchaai_guard.errors import GuardError
+
+            raise GuardError(f"the process scanning {what} failed (exit {code})")
+        import marshal
+
+        return marshal.loads(b"".join(chunks))
+
+    def abandon(self) -> None:
+        """Stop the child (the scan was interrupted); nothing once read."""
+        child, self.child = self.child, None
+        if child is not None:
+            os.close(self.fd)
+            try:
+                child.kill()
+                child.wait()
+            except OSError:
+                pass
+
+
 class Started:
     """A git process the fast path started: its command, environment and
     folder, the output read so far (``head``), where to read the rest from
@@ -475,7 +534,13 @@ def output(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
     started = spawn(argv, env, None)
     if started is None:
         return None
-    pid, fd = started
+    data = collect(*started)
+    return None if data is None else data.decode("utf-8", "surrogateescape")
+
+
+def collect(pid: int, fd: int) -> bytes | None:
+    """All that the process ``pid`` (started by :func:`spawn`) prints on
+    ``fd``, once it has exited; None when it failed."""
     chunks = []
     try:
         while chunk := os.read(fd, 1 << 16):
@@ -485,9 +550,7 @@ def output(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
     finally:
         os.close(fd)
     _, status = os.waitpid(pid, 0)
-    if status != 0:
-        return None
-    return b"".join(chunks).decode("utf-8", "surrogateescape")
+    return b"".join(chunks) if status == 0 else None
 
 
 def start_log(revisions: Sequence[str]) -> str | None:

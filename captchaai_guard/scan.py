@@ -145,15 +145,30 @@ def scan_diff(
     ``-diff`` attributes). ``include`` limits the scan to some paths.
     ``strip_color`` accepts a diff printed with colour (``--stdin``).
     """
+    events = split.parse(stream, **_parse_options(engine, blobs, strip_color))
+    return scan_events(engine, events, blobs=blobs, include=include)
+
+
+def _parse_options(engine: Engine, blobs: BlobSource | None, strip_color: bool = False) -> dict[str, object]:
+    """What the diff parser needs to know of ``engine`` (see :func:`diff.parse_stream`)."""
+    return {
+        "keywords": engine.keywords,
+        "every_line": engine.every_line,
+        "required": engine.required,
+        "strip_color": strip_color,
+        "find_mentions": blobs is None,  # else _has_context reads the file when a finding needs it
+    }
+
+
+def scan_events(
+    engine: Engine,
+    events: Iterable[AddedLine | FileEnd],
+    *,
+    blobs: BlobSource | None = None,
+    include: PathFilter | None = None,
+) -> Iterator[Finding]:
+    """Findings in the events of a diff (see :mod:`captchaai_guard.diff`)."""
     pending: list[Finding] = []
-    events = split.parse(
-        stream,
-        keywords=engine.keywords,
-        every_line=engine.every_line,
-        required=engine.required,
-        strip_color=strip_color,
-        find_mentions=blobs is None,  # else _has_context reads the file when a finding needs it
-    )
     for event in events:
         if isinstance(event, AddedLine):
             file = event.file
@@ -198,16 +213,28 @@ def _run_stream(
     stream: gitio.GitStream | gitio.ChainedStream,
     root: str | Path,
     include: PathFilter | None,
+    whole: bool = False,
 ) -> Iterator[Finding]:
+    """Findings in git's diff ``stream``; with ``whole`` (the staged diff),
+    its added files may be read from the work tree (see :mod:`captchaai_guard.whole`)."""
     blobs = gitio.BlobReader(root)
-    completed = False
+    completed = taken = False
     try:
-        yield from scan_diff(engine, stream.stdout, blobs=blobs.read, include=include)
+        options = _parse_options(engine, blobs.read)
+        events = None
+        if whole and isinstance(stream, gitio.GitStream):
+            from captchaai_guard import whole as added_files
+
+            events = added_files.events(str(root), stream, include, options)
+            taken = events is not None  # (git's diff was stopped)
+        if events is None:
+            events = split.parse(stream.stdout, **options)
+        yield from scan_events(engine, events, blobs=blobs.read, include=include)
         completed = True
     finally:
-        if completed:
+        if completed and not taken:
             stream.finish()
-        else:
+        elif not taken:
             stream.kill()
         blobs.close()
 
@@ -216,7 +243,7 @@ def scan_staged(
     root: str | Path, engine: Engine | None = None, include: PathFilter | None = None
 ) -> Iterator[Finding]:
     """Findings in the added lines of what will be committed (the index)."""
-    return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include)
+    return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include, whole=True)
 
 
 class CommitCounter:

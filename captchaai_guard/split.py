@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import os
 
-from captchaai_guard import early
 from captchaai_guard.diff import BLOCK_SIZE, AddedLine, DiffFile, FileEnd, parse_stream
-from captchaai_guard.early import Child, GrowingFile
-from captchaai_guard.errors import GuardError
+from captchaai_guard.early import Forked, GrowingFile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +74,7 @@ class _Splitting:
         self.stream = stream
         self.parse = parse
         self.part: _Part | None = None  # what this process reads, once git has exited
-        self.child: tuple[Child, int] | None = None  # the child, the pipe its events come on
+        self.child: Forked | None = None  # the child parsing the second half
 
     def read(self, size: int = -1) -> bytes:
         stream = self.stream
@@ -95,46 +93,20 @@ class _Splitting:
         at = _boundary(fd, offset + max(total - offset - HEAD_START, 0) // 2, offset, total)
         if at is None:
             return
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: parse [at, total), send the events, leave
-            os.close(read_end)
-            _child(fd, at, total, write_end, self.parse)
-        os.close(write_end)
-        self.part.end, self.child = at, (Child(pid), read_end)
+        options = self.parse
+        # The child parses [at, total) and sends its events as plain tuples.
+        self.child = Forked(lambda: list(_records(parse_stream(_Part(fd, at, total), **options))))  # type: ignore[arg-type]
+        self.part.end = at
 
     def replay(self) -> Iterator[Event]:
         """The child's events, once this process has parsed its part."""
-        if self.child is None:
-            return
-        child, fd = self.child
-        self.child = None
-        while early.pending_idle():  # the child is still parsing: do what the scan will need later
-            early.run_idle()
-        chunks = []
-        try:
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-            code = child.wait()
-        if code != 0:
-            raise GuardError(f"the process scanning the end of the diff failed (exit {code})")
-        import marshal
-
-        yield from _events(marshal.loads(b"".join(chunks)))
+        if self.child is not None:
+            yield from _events(self.child.result("the end of the diff"))  # type: ignore[arg-type]
 
     def abandon(self) -> None:
         """Stop the child (the scan was interrupted)."""
         if self.child is not None:
-            child, fd = self.child
-            self.child = None
-            os.close(fd)
-            try:
-                child.kill()
-                child.wait()
-            except OSError:
-                pass
+            self.child.abandon()
 
 
 def parse(stream: object, **options: object) -> Iterator[Event]:
@@ -169,22 +141,6 @@ def _boundary(fd: int, target: int, start: int, end: int) -> int | None:
             return pos + found + 1
         pos += BLOCK_SIZE
     return None
-
-
-def _child(fd: int, start: int, end: int, out: int, options: dict[str, object]) -> None:
-    """Parse ``[start, end)`` of ``fd``, write the events to ``out``, exit."""
-    code = 0
-    try:
-        import marshal
-
-        data = marshal.dumps(list(_records(parse_stream(_Part(fd, start, end), **options))))  # type: ignore[arg-type]
-        view = memoryview(data)
-        while view:
-            view = view[os.write(out, view) :]
-    except BaseException:
-        code = 3
-    finally:
-        os._exit(code)
 
 
 def _records(events: Iterator[Event]) -> Iterator[tuple[object, ...]]:

@@ -85,11 +85,16 @@ def test_a_split_parse_gives_the_same_events_in_the_same_order(
 def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _staged_diff(repo, files=6)
 
-    def broken_child(fd: int, start: int, end: int, out: int, options: dict[str, object]) -> None:
-        os._exit(3)
+    parent = os.getpid()
+    real_records = split._records
+
+    def broken_records(events: object) -> object:
+        if os.getpid() != parent:
+            raise OSError("the disk went away")
+        return real_records(events)  # type: ignore[arg-type]
 
     monkeypatch.setattr(split, "MIN_REST", 0)
-    monkeypatch.setattr(split, "_child", broken_child)
+    monkeypatch.setattr(split, "_records", broken_records)
     stream = _finished(path)
     try:
         with pytest.raises(GuardError, match="end of the diff failed"):
