@@ -69,7 +69,8 @@ LISTING = (
 REST = ("diff", "--cached", *(flag for flag in DIFF_FLAGS if flag != "--find-renames"), "--no-renames")
 THRESHOLD = ("config", "--type=int", f"--default={BIG_FILE_THRESHOLD}", "--get", "core.bigFileThreshold")
 _REGULAR = (b"100644", b"100755")
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# A link or a FIFO put in the file's place since it was listed is not followed or waited on.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 # What reading a file found: (its bytes are the staged blob's, a NUL byte in
 # the first SNIFF bytes, its size, its candidate lines as (line number, text)).
@@ -300,11 +301,14 @@ class _Whole:
         if algorithm is None:
             return _UNREAD
         try:
-            fd = os.open(os.path.join(os.fsencode(self.root), change.path), os.O_RDONLY | _NOFOLLOW)
+            fd = os.open(os.path.join(os.fsencode(self.root), change.path), _OPEN_FLAGS)
         except OSError:
             return _UNREAD
         try:
-            size = os.fstat(fd).st_size
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return _UNREAD
+            size = info.st_size
             digest = self.new_hash(algorithm, b"blob %d\0" % size)
             lines = _Lines(self.candidates)
             seen, head, rest = 0, b"", b""

@@ -85,6 +85,9 @@ def test_every_kind_of_added_file_gives_gits_findings(repo: Repo, monkeypatch: p
     (repo.path / "edited.py").write_text("# the key was taken out, but not from the index\n")
     repo.stage("unstaged.py", "nothing = 0\n")
     (repo.path / "unstaged.py").write_text(_line(fake_key()))  # in the work tree only
+    repo.stage("fifo.py", _line(fake_key()))
+    (repo.path / "fifo.py").unlink()
+    os.mkfifo(repo.path / "fifo.py")  # (never opened: no writer would come)
     os.symlink("plain.py", repo.path / "link.py")
     repo.git("add", "link.py")
     repo.stage("skip/hidden.py", _line(fake_key()))
@@ -99,14 +102,15 @@ def test_every_kind_of_added_file_gives_gits_findings(repo: Repo, monkeypatch: p
     assert paths.count("plain.py") == 2 and paths.count("crlf.env") == 2 and paths.count("late_nul.txt") == 2
     for path in ("bom.py", "utf16.txt", "weak_with_context.js", "cell.ipynb", "a.nodiff", "b.forced"):
         assert path in paths
-    for path in ("c.drv", "dir with space/ünï.py", "old.py", "edited.py"):
+    for path in ("c.drv", "dir with space/ünï.py", "old.py", "edited.py", "fifo.py"):
         assert path in paths
     for path in ("early_nul.txt", "weak.py", "unstaged.py", "link.py", "skip/hidden.py"):
         assert path not in paths
     # git was asked only for what is not read here: a diff driver, a NUL
     # byte in a file the attributes call text, a modification, files edited
-    # since they were staged, a link.
-    assert sorted(asked) == [b"b.forced", b"c.drv", b"edited.py", b"link.py", b"old.py", b"unstaged.py"]
+    # since they were staged or no longer regular files, a link.
+    expected = [b"b.forced", b"c.drv", b"edited.py", b"fifo.py", b"link.py", b"old.py", b"unstaged.py"]
+    assert sorted(asked) == expected
 
 
 def test_git_settings_that_change_the_diff_are_followed(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
