@@ -4,8 +4,9 @@ It reads the diff in large blocks and yields only what a scan needs: the
 *added* lines that may hold a key (see :mod:`captchaai_guard.candidates`),
 with their line number in the new file, and the end of every file section
 (so binary files and file-level context can be settled). Work per byte is
-done in C by ``bytes`` methods; Python code runs per file, per hunk and per
-candidate line, never per line of the diff.
+done in C by ``bytes`` methods; Python code runs per file and per candidate
+line (and per hunk only where a candidate line lies in it), never per line
+of the diff.
 
 Commit boundaries are lines starting with ``\\x1f`` (the format
 :mod:`captchaai_guard.gitio` asks ``git log`` for). Merges come as combined
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
-# A line opening a file, a hunk or a commit (see _boundaries).
-_STARTS_BOUNDARY = re.compile(rb"(?:diff --(?:git|cc|combined) |@@+ |\x1f)")
+# A line opening a file or a commit (see _sections).
+_STARTS_SECTION = re.compile(rb"(?:diff --(?:git|cc|combined) |\x1f)")
 _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")
 _NO_OLD_LINES = re.compile(rb"^(?:-\d+,0 )+$")
 # ``index OLD..NEW [MODE]``; a combined diff has one OLD per parent.
@@ -267,7 +268,7 @@ def _names_captchaai(text: bytes, start: int, pos: int) -> bool:
     tail = text[pos + 7 : pos + 10].lower()
     if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
         line_start = max(text.rfind(b"\n", start, pos) + 1, start)
-        return text[line_start] != _MINUS
+        return text[line_start] != _MINUS and not _HUNK_AT.match(text, line_start)
     return False
 
 
@@ -324,22 +325,19 @@ def _merged_lines(buf: bytes, start: int, end: int, width: int) -> int:
     return lines - dropped
 
 
-_HUNK_AT = re.compile(rb"@@+ ")
+_HUNK_AT = re.compile(rb"@@+ ")  # a line opening a hunk, or only looking like one
 _FILE_KINDS = (b"git ", b"cc ", b"combined ")
 _NEWLINE = 0x0A
-_FEW_ATS = 64  # past this many "@" in a block, only those starting a line are looked at
+_AT_LINE = b"\n@@"
 
 
-def _boundaries(buf: bytes, start: int, end: int) -> list[int]:
-    """Start offsets of the lines of ``buf[start:end]`` that open a file, a
-    hunk or a commit, in order (``start`` is a line start).
-
-    Each kind is looked for with ``bytes.find`` (one regex for the three
-    tries a match at every line break: twice as slow on code): ``diff --``
-    after a line break; ``@`` and ``\\x1f`` (rare bytes, found with memchr)
-    checked for a line break before them. A block with many ``@`` (mail
-    addresses, decorators) looks for ``\\n@@`` instead."""
-    bounds = [start] if _STARTS_BOUNDARY.match(buf, start, end) else []
+def _sections(buf: bytes, start: int, end: int) -> list[int]:
+    """Start offsets of the lines of ``buf[start:end]`` that open a file or
+    a commit, in order (``start`` is a line start): ``diff --`` after a line
+    break, and ``\\x1f`` (a rare byte, found with memchr) after one. Hunks
+    are not listed: a hunk header is looked for only where a candidate line
+    needs its numbers (see :meth:`DiffParser._body`)."""
+    bounds = [start] if _STARTS_SECTION.match(buf, start, end) else []
     find = buf.find
     pos = find(b"\ndiff --", start, end)
     while pos != -1:
@@ -351,25 +349,40 @@ def _boundaries(buf: bytes, start: int, end: int) -> list[int]:
         if buf[pos - 1] == _NEWLINE:
             bounds.append(pos)
         pos = find(b"\x1f", pos + 1, end)
-    pos, seen = find(b"@", start + 1, end), 0
-    while pos != -1:
-        if buf[pos - 1] == _NEWLINE and _HUNK_AT.match(buf, pos, end):
-            bounds.append(pos)
-        seen += 1
-        if seen == _FEW_ATS:
-            pos = find(b"\n@@", pos, end)
-            while pos != -1:
-                if _HUNK_AT.match(buf, pos + 1, end):
-                    bounds.append(pos + 1)
-                pos = find(b"\n@@", pos + 3, end)
-            break
-        pos = find(b"@", pos + 1, end)
     bounds.sort()
     return bounds
 
 
+def _at_line(buf: bytes, start: int, end: int) -> int:
+    """The first line of ``buf[start:end]`` starting with ``@@`` (``start``
+    is a line start), or ``end``."""
+    if buf.startswith(b"@@", start, end):
+        return start
+    pos = buf.find(_AT_LINE, start, end)
+    return end if pos == -1 else pos + 1
+
+
+def _at_lines_backwards(buf: bytes, low: int, high: int) -> Iterator[int]:
+    """The lines starting in ``buf[low:high]`` with ``@@`` (``low`` is a
+    line start), last first."""
+    pos = high
+    while (found := buf.rfind(_AT_LINE, low, pos)) != -1:
+        yield found + 1
+        pos = found
+    if buf.startswith(b"@@", low, high):
+        yield low
+
+
 class DiffParser:
-    """Incremental parser: feed whole-line blocks, get events."""
+    """Incremental parser: feed whole-line blocks, get events.
+
+    The candidate lines of a block (see :mod:`captchaai_guard.candidates`)
+    are found once, over the whole block; the structure is walked only
+    where it matters. Lines opening a file or a commit are all visited (few);
+    a hunk header is parsed only when a candidate line follows it (the last
+    one before the candidate, found with ``rfind``), and the lines between
+    the header and the candidate are counted in C. A diff of many small
+    hunks costs about what one of a few large ones does."""
 
     def __init__(
         self,
@@ -387,19 +400,29 @@ class DiffParser:
         self.file: DiffFile | None = None
         self.commit: Commit | None = None
         self.in_hunk = False
-        self.lineno = 0  # new-file line number of the next '+' line
-        self.added_only = False  # the current hunk has only added lines
+        # The current hunk: its mode, and the new-file number (``lineno``) of
+        # the line at ``cursor``; lines from there on are counted only when a
+        # later candidate in the same hunk needs its number.
+        self.added_only = False  # the hunk has only added lines
         self.columns = 1  # prefix columns of a hunk's lines: a combined diff has one per parent
-        # The uncounted tail (block, from, to, added_only) of the current hunk in the previous
-        # block: lines are counted only when a later candidate in the same hunk needs its number.
-        self.uncounted: tuple[bytes, int, int, bool] | None = None
+        self.lineno = 0
+        self.cursor = 0
+        # Lines that only look like a hunk header ("@@ " without the rest),
+        # among the lines not counted yet: they are no line of the file.
+        self.fakes = 0
+        # The uncounted tail (block, from, to) of the current hunk in the previous block.
+        self.uncounted: tuple[bytes, int, int] | None = None
+        self.next_at = 0  # in the block being fed: the first "@@" line not looked at yet
         self.block: _Block | None = None  # the block being fed
+        self.candidates: list[tuple[int, int]] = []  # its candidate lines
+        self.taken = 0  # how many of them were handled
 
     def _end_file(self) -> Iterator[Event]:
         if self.file is not None:
             yield FileEnd(self.file)
         self.file = None
         self.in_hunk = False
+        self.uncounted = None
 
     def feed(self, buf: bytes, start: int = 0, end: int | None = None) -> Iterator[Event]:
         """Parse ``buf[start:end]``, which must start at a line start and end
@@ -408,114 +431,153 @@ class DiffParser:
             end = len(buf)
         if start >= end:
             return
-        self.block = _Block(buf)
-        bounds = _boundaries(buf, start, end)
+        block = self.block = _Block(buf)
+        lowered = block.lowered() if self.keywords else None
+        self.candidates = list(
+            candidate_lines(
+                buf, start, end, self.keywords, self.every_line, self.required, lowered, block.mapped()
+            )
+        )
+        self.taken = 0
+        bounds = _sections(buf, start, end)
         if not bounds or bounds[0] != start:
             # The block opens inside the section the previous block left off.
-            yield from self._region(buf, start, bounds[0] if bounds else end)
+            yield from self._body(buf, start, bounds[0] if bounds else end)
         for first, last in zip(bounds, [*bounds[1:], end]):
             body = yield from self._structural(buf, first, last)
-            yield from self._region(buf, body, last)
+            yield from self._body(buf, body, last)
         self.block = None
-
-    def _region(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
-        if start >= end or self.file is None:
-            return
-        if self.in_hunk:
-            yield from self._hunk_body(buf, start, end)
-        else:
-            self._header_lines(buf, start, end)
+        self.candidates = []
 
     def _structural(self, buf: bytes, start: int, end: int) -> Generator[Event, None, int]:
-        """Handle the boundary line at ``start``; return where its body starts."""
+        """Handle the line opening a file or a commit at ``start``; return
+        where its body starts."""
         line_end = buf.find(b"\n", start, end)
         if line_end == -1:
             line_end = end
         line = buf[start:line_end].rstrip(b"\r")
-        if line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
-            self.uncounted = None
-            yield from self._end_file()
+        yield from self._end_file()
+        if line.startswith(b"\x1f"):
+            self.commit = parse_commit_line(line)
+        else:
             git = line.startswith(b"diff --git ")
             self.file = parse_git_header(line) if git else parse_combined_header(line)
             self.file.commit = self.commit
-        elif line.startswith(b"\x1f"):
-            self.uncounted = None
-            yield from self._end_file()
-            self.commit = parse_commit_line(line)
-        else:  # hunk header
-            match = _HUNK.match(line)
-            if match and self.file is not None:
-                self.uncounted = None
-                self.in_hunk = True
-                self.lineno = int(match.group(2))
-                self.added_only = _NO_OLD_LINES.match(match.group(1)) is not None
-                self.columns = match.group(1).count(b"-") if self.file.combined else 1
-            # A line that only looks like a hunk header ("@@ " in a hunk)
-            # changes nothing: lines still to be counted stay so, whatever
-            # the block it fell in.
         return line_end + 1
+
+    def _body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
+        """The lines of a file section in ``buf[start:end]``: its headers,
+        then its hunks, whose candidate lines become events."""
+        candidates, taken = self.candidates, self.taken
+        while taken < len(candidates) and candidates[taken][0] < start:
+            taken += 1  # (on a line opening a file or a commit)
+        self.taken = taken
+        file = self.file
+        if start >= end or file is None:
+            return
+        if self.in_hunk:  # going on from the previous block (its tail is in ``uncounted``)
+            self.cursor = start
+            self.next_at = _at_line(buf, start, end)
+        else:
+            first = self._first_hunk(buf, start, end)
+            self._header_lines(buf, start, first)
+            if first == end:
+                return
+            start = self.cursor
+        if self.find_mentions and not file.mentions:  # settled once per file
+            block = self.block
+            assert block is not None
+            file.mentions = _mentions_captchaai(block.lowered(), start, end)
+        own = b"+" * self.columns if file.combined else b"+"
+        while taken < len(candidates) and candidates[taken][0] < end:
+            line_start, line_end = candidates[taken]
+            taken += 1
+            if line_start < start or buf[line_start] != _PLUS:
+                continue  # (a header line of the hunk; a line no parent or merge added)
+            if line_start >= self.next_at:
+                self._advance(buf, line_start, end)
+                own = b"+" * self.columns if file.combined else b"+"
+            if buf.startswith(own, line_start):
+                yield AddedLine(
+                    file, self._number(buf, line_start), buf[line_start + len(own) : line_end].rstrip(b"\r")
+                )
+        self.taken = taken
+        # The hunk may go on in the next block: keep the tail to count if it does.
+        if self.next_at < end:
+            self._advance(buf, end, end)
+        if self.uncounted is not None:  # keep at most one tail
+            self.lineno += self._count(*self.uncounted)
+        self.uncounted = (buf, self.cursor, end)
+
+    def _first_hunk(self, buf: bytes, start: int, end: int) -> int:
+        """Enter the first hunk of ``buf[start:end]`` (a section's headers
+        come before it); return where its header starts, or ``end``."""
+        pos = _at_line(buf, start, end)
+        while pos < end:
+            if self._enter(buf, pos, end):
+                return pos
+            pos = _at_line(buf, buf.find(b"\n", pos, end) + 1 or end, end)
+        return end
+
+    def _enter(self, buf: bytes, start: int, end: int) -> bool:
+        """Start the hunk whose header is at ``start``, if it is one."""
+        if not _HUNK_AT.match(buf, start, end):
+            return False
+        line_end = buf.find(b"\n", start, end)
+        if line_end == -1:
+            line_end = end
+        match = _HUNK.match(buf[start:line_end].rstrip(b"\r"))
+        if not match:
+            return False
+        assert self.file is not None
+        self.in_hunk = True
+        self.lineno = int(match.group(2))
+        self.added_only = _NO_OLD_LINES.match(match.group(1)) is not None
+        self.columns = match.group(1).count(b"-") if self.file.combined else 1
+        self.cursor = min(line_end + 1, end)
+        self.fakes = 0
+        self.uncounted = None
+        self.next_at = _at_line(buf, self.cursor, end)
+        return True
+
+    def _advance(self, buf: bytes, upto: int, end: int) -> None:
+        """Take in the ``@@`` lines of ``[next_at, upto)`` (``upto`` is a
+        line start): the last real hunk header starts a new hunk; lines after
+        it that only look like one are not counted."""
+        fakes = 0
+        for line_start in _at_lines_backwards(buf, self.next_at, upto):
+            if self._enter(buf, line_start, end):
+                self.fakes = fakes
+                break
+            fakes += _HUNK_AT.match(buf, line_start, end) is not None
+        else:
+            self.fakes += fakes
+        self.next_at = _at_line(buf, upto, end)
+
+    def _number(self, buf: bytes, line_start: int) -> int:
+        """The new-file number of the line at ``line_start`` (in the current hunk)."""
+        lineno = self.lineno
+        if self.uncounted is not None:
+            lineno += self._count(*self.uncounted)
+            self.uncounted = None
+        lineno += self._count(buf, self.cursor, line_start)
+        if self.added_only or (self.file is not None and self.file.combined):
+            lineno -= self.fakes  # (counted as lines above)
+        self.fakes = 0
+        self.lineno, self.cursor = lineno, line_start
+        return lineno
+
+    def _count(self, buf: bytes, start: int, end: int) -> int:
+        file = self.file
+        if file is not None and file.combined:
+            return _merged_lines(buf, start, end, self.columns)
+        return _new_lines(buf, start, end, self.added_only)
 
     def _header_lines(self, buf: bytes, start: int, end: int) -> None:
         assert self.file is not None
         for line in buf[start:end].split(b"\n"):
             if line:
                 _apply_header(self.file, line.rstrip(b"\r"))
-
-    def _hunk_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
-        file = self.file
-        assert file is not None
-        block = self.block
-        assert block is not None
-        if self.find_mentions and not file.mentions:  # settled once per file
-            file.mentions = _mentions_captchaai(block.lowered(), start, end)
-        if file.combined:
-            yield from self._combined_body(buf, start, end)
-            return
-        cursor, lineno = start, self.lineno
-        for line_start, line_end in self._candidates(buf, start, end):
-            if line_start >= line_end or buf[line_start] != _PLUS:
-                continue
-            if self.uncounted is not None:
-                lineno += _new_lines(*self.uncounted)
-                self.uncounted = None
-            lineno += _new_lines(buf, cursor, line_start, self.added_only)
-            cursor = line_start
-            yield AddedLine(file, lineno, buf[line_start + 1 : line_end].rstrip(b"\r"))
-        # The hunk may go on in the next block, or after a line that only
-        # looks like a hunk header: keep the tail to count if it does (a
-        # real boundary drops it uncounted).
-        if self.uncounted is not None:  # keep at most one tail
-            lineno += _new_lines(*self.uncounted)
-        self.uncounted = (buf, cursor, end, self.added_only)
-        self.lineno = lineno
-
-    def _candidates(self, buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
-        """The candidate lines of a hunk region (see :func:`candidate_lines`),
-        with the passes over the whole block its regions share."""
-        block = self.block
-        assert block is not None
-        lowered = block.lowered() if self.keywords else None
-        return candidate_lines(
-            buf, start, end, self.keywords, self.every_line, self.required, lowered, block.mapped()
-        )
-
-    def _combined_body(self, buf: bytes, start: int, end: int) -> Iterator[Event]:
-        """A hunk region of a combined diff. A line is in the merged file
-        unless a column marks it ``-``, and is the merge's own when every
-        column marks it ``+``; only candidate lines are visited, the lines
-        between them counted in C (see :func:`_merged_lines`)."""
-        file = self.file
-        assert file is not None
-        width = self.columns
-        own = b"+" * width
-        lineno, cursor = self.lineno, start
-        for line_start, line_end in self._candidates(buf, start, end):
-            if buf.startswith(own, line_start):
-                lineno += _merged_lines(buf, cursor, line_start, width)
-                cursor = line_start
-                yield AddedLine(file, lineno, buf[line_start + width : line_end].rstrip(b"\r"))
-        self.uncounted = None
-        self.lineno = lineno + _merged_lines(buf, cursor, end, width)
 
     def close(self) -> Iterator[Event]:
         yield from self._end_file()

@@ -9,7 +9,7 @@ import io
 import re
 import secrets
 
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from captchaai_guard.diff import AddedLine, FileEnd, parse_bytes, parse_stream
@@ -243,12 +243,11 @@ def test_a_merges_own_lines_are_numbered_as_line_by_line(
         assert got == want
 
 
-_ANY_BOUNDARY = re.compile(rb"\n(?:diff --(?:git|cc|combined) |@@+ |\x1f)")
+_ANY_SECTION = re.compile(rb"\n(?:diff --(?:git|cc|combined) |\x1f)")
 _PIECES = [
     b"\n",
     b"@",
     b"@@ ",
-    b"@@@ ",
     b"diff --git ",
     b"diff --cc ",
     b"diff --combined ",
@@ -262,19 +261,15 @@ _PIECES = [
 
 @SETTINGS
 @given(pieces=st.lists(st.sampled_from(_PIECES), max_size=300), cut=st.integers(0, 50))
-@example(
-    pieces=[b"+a@b.c", b"\n"] * 70 + [b"@@ ", b"\n", b"@@@ ", b"\n", b"diff --cc ", b"\n", b"\x1f"], cut=0
-)
-def test_boundary_lines_are_found_as_one_regex_finds_them(pieces: list[bytes], cut: int) -> None:
-    """``_boundaries`` looks for each kind of line with ``bytes.find`` (and
-    for ``@`` by memchr, or by line start where there are many): the same
-    lines as one regex over the block, in any part of it."""
-    from captchaai_guard.diff import _STARTS_BOUNDARY, _boundaries
+def test_section_lines_are_found_as_one_regex_finds_them(pieces: list[bytes], cut: int) -> None:
+    """``_sections`` looks for the lines opening a file or a commit with
+    ``bytes.find``: the same lines as one regex over the block, in any part of it."""
+    from captchaai_guard.diff import _STARTS_SECTION, _sections
 
     buf = b"".join(pieces)
     for start, end in ((0, len(buf)), (min(cut, len(buf)), max(len(buf) - cut, min(cut, len(buf))))):
         if start and buf[start - 1 : start] != b"\n":
             continue  # a region starts at a line start
-        want = [start] if _STARTS_BOUNDARY.match(buf, start, end) else []
-        want += [m.start() + 1 for m in _ANY_BOUNDARY.finditer(buf, start, end)]
-        assert _boundaries(buf, start, end) == want
+        want = [start] if _STARTS_SECTION.match(buf, start, end) else []
+        want += [m.start() + 1 for m in _ANY_SECTION.finditer(buf, start, end)]
+        assert _sections(buf, start, end) == want
