@@ -204,10 +204,20 @@ def _fresh_repo(path: Path) -> None:
 
 
 def staged_corpus(
-    work: Path, name: str, size: int, seed: int, *, file_size: int = 512 * 1024, keys_per_mb: int = 4
+    work: Path,
+    name: str,
+    size: int,
+    seed: int,
+    *,
+    file_size: int = 512 * 1024,
+    keys_per_mb: int = 4,
+    modified: float = 0.0,
 ) -> Corpus:
     """A repository with one commit of a README and ``size`` bytes of mixed
-    text staged on top, in files of about ``file_size`` bytes."""
+    text staged on top, in files of about ``file_size`` bytes. With
+    ``modified`` (a fraction), the files are committed first and that share
+    of their lines (with the planted keys) is staged as edits: a diff of
+    many small hunks instead of new files."""
     spec: dict[str, object] = {
         "v": CORPUS_VERSION,
         "kind": "staged",
@@ -216,6 +226,8 @@ def staged_corpus(
         "file_size": file_size,
         "keys_per_mb": keys_per_mb,
     }
+    if modified:
+        spec["modified"] = modified
     path = work / name
     cached = _load(name, path, spec)
     if cached is not None:
@@ -227,20 +239,32 @@ def staged_corpus(
     rng = random.Random(f"{name}-{seed}")
     pool = line_pool(seed)
     planted: list[Planted] = []
+    edits: dict[Path, list[str]] = {}
     total, index = 0, 0
     while total < size:
         chunk = min(file_size, size - total)
         rel = f"src/part{index // 50:03d}/module_{index:05d}.py"
         lines = text_file(rng, pool, chunk)
+        if modified:
+            (path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path / rel).write_text("\n".join(lines) + "\n")
+            lines = [rng.choice(pool) if rng.random() < modified else line for line in lines]
+            edits[path / rel] = lines
         if keys_per_mb:
             count = max(1, round(keys_per_mb * chunk / (1 << 20)))
             planted += plant(rng, lines, count, rel)
         target = path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         data = "\n".join(lines) + "\n"
-        target.write_text(data)
+        if not modified:
+            target.write_text(data)
         total += len(data)
         index += 1
+    if modified:  # the files as they were, committed; then the edits, staged
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "--no-verify", "-m", "files")
+        for target, lines in edits.items():
+            target.write_text("\n".join(lines) + "\n")
     git(path, "add", "-A")
     corpus = Corpus(name, path, tuple(planted), total, index)
     _save(corpus, spec)

@@ -38,6 +38,7 @@ MB = 1 << 20
 GIT_DIFF = ["git", "diff", "--cached", "--no-color", "--no-ext-diff", "--unified=0"]
 GIT_LOG = ["git", "log", "-p", "--all", "--unified=0"]
 TARGETS = {"small": 2.0, "staged": 1.5, "history": 1.5, "rss_mb": 100.0}
+EDITED = 0.2  # the share of lines edited in the "edited files" workload
 # git-secrets patterns: the three patterns of the CaptchaAI guide, as ERE.
 GIT_SECRETS_PATTERNS = (
     "CAPTCHAAI_API_KEY[[:space:]]*=[[:space:]]*[\"'][a-f0-9]{32}",
@@ -485,20 +486,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # (b) staged diffs
     rss: dict[str, object] | None = None
-    for size in sizes:
-        log(f"building {size} MB staged ...")
-        corpus = staged_corpus(work, f"staged{size}mb", size * MB, args.seed)
+    # New files at every size; at the middle size also edits to committed
+    # files (a fifth of their lines: thousands of small hunks).
+    edited = sorted(sizes)[len(sizes) // 2]
+    staged = [(size, 0.0) for size in sizes] + [(edited, EDITED)]
+    for size, modified in sorted(staged):
+        what = f"staged {size} MB" + (", edited files" if modified else "")
+        log(f"building {what} ...")
+        name = f"staged{size}mb" + ("-edited" if modified else "")
+        corpus = staged_corpus(work, name, size * MB, args.seed, modified=modified)
         setup_peers(corpus.path, peers)
         base = Command("git diff --cached --unified=0", GIT_DIFF, corpus.path)
         subjects = [Command("captchaai-guard scan", [*scan, "--format", "json"], corpus.path,
                             expect_keys(corpus.planted), capture=True)]
         subjects += peer_commands("staged", corpus.path, peers, work, peer_timeout, peer_runs)
-        log(f"staged {size} MB ({corpus.files} files, {len(corpus.planted)} keys):")
+        log(f"{what} ({corpus.files} files, {len(corpus.planted)} keys):")
         measure([base, *subjects], reps(7 if size < 50 else 5, 3), env, log)
-        row = Row(f"staged {size} MB", base, subjects, TARGETS["staged"] if size >= 20 else None,
+        row = Row(what, base, subjects, TARGETS["staged"] if size >= 20 else None,
                   {"files": corpus.files, "bytes": corpus.size, "planted": len(corpus.planted)})
         rows.append(row)
-        if size == max(sizes):
+        if size == max(sizes) and not modified:
             hwm, tree = peak_rss_alone([*scan, "--format", "json"], corpus.path, env)
             git_rss = base.as_dict()["maxrss_kb"]
             rss = {"workload": f"{size} MB staged", "scanner_mb": hwm / 1024, "tree_mb": tree / 1024,

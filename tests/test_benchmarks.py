@@ -39,6 +39,18 @@ def test_staged_corpus_is_deterministic(tmp_path: Path) -> None:
         assert key.key in line
 
 
+def test_edited_corpus_stages_edits_to_committed_files(tmp_path: Path) -> None:
+    a = corpus.staged_corpus(tmp_path / "a", "e", 64 * 1024, seed=3, file_size=16 * 1024, modified=0.2)
+    b = corpus.staged_corpus(tmp_path / "b", "e", 64 * 1024, seed=3, file_size=16 * 1024, modified=0.2)
+    assert a.planted == b.planted and _digest(a.path) == _digest(b.path)
+    status = corpus.git(a.path, "diff", "--cached", "--name-status").decode().split()
+    assert status[::2] == ["M"] * a.files  # edits, not new files
+    diff = corpus.git(a.path, "diff", "--cached", "--unified=0").decode()
+    assert diff.count("\n@@ ") > 100  # many small hunks
+    for key in a.planted:
+        assert f"\n+{(a.path / key.path).read_text().splitlines()[key.line - 1]}\n" in diff
+
+
 def test_history_corpus_is_deterministic(tmp_path: Path) -> None:
     a = corpus.history_corpus(tmp_path / "a", seed=3, commits=60, files=10)
     b = corpus.history_corpus(tmp_path / "b", seed=3, commits=60, files=10)
