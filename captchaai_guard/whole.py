@@ -47,8 +47,9 @@ READ_SIZE = 1 << 20
 SNIFF = 8000  # git's binary test looks for a NUL byte in this many first bytes
 BIG_FILE_THRESHOLD = 512 << 20  # git's default core.bigFileThreshold
 ARGS_BYTES = 1 << 17  # of paths on one git command line
-# This process also parses git's part and writes the report: the child's
-# share of the bytes is larger by this much.
+# This process also runs the rules on its files' candidate lines, parses
+# git's part and writes the report: the child's share of the bytes is larger
+# by this much (by a quarter of them at most).
 HEAD_START = 2 << 20
 LISTING = (
     "diff",
@@ -268,7 +269,7 @@ class _Whole:
         total = sum(self.changes[i].size for i in whole)
         if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or total < 2 * WHOLE_MIN:
             return whole, []
-        goal, done = (total - HEAD_START) // 2, 0
+        goal, done = (total - min(HEAD_START, total // 4)) // 2, 0
         for at, index in enumerate(whole):
             if done >= goal:
                 return whole[:at], whole[at:]
