@@ -344,7 +344,7 @@ class Forked:
         child = self.child
         assert child is not None
         self.child = None
-        while pending_idle():  # the child is still working: do what the scan will need later
+        while pending_idle() and child.poll() is None:  # do what the scan will need later
             run_idle()
         chunks = []
         try:

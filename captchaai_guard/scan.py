@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from captchaai_guard import gitio, split
+from captchaai_guard import early, gitio, split
 from captchaai_guard.candidates import candidate_lines
 from captchaai_guard.diff import AddedLine, DiffFile, FileEnd
 from captchaai_guard.engine import Engine, Match, mentions_captchaai
@@ -219,6 +219,8 @@ def _run_stream(
     its added files may be read from the work tree (see :mod:`captchaai_guard.whole`)."""
     blobs = gitio.BlobReader(root)
     completed = taken = False
+    for task in engine.warm_up():
+        early.when_idle(task)
     try:
         options = _parse_options(engine, blobs.read)
         events = None
@@ -237,6 +239,7 @@ def _run_stream(
         elif not taken:
             stream.kill()
         blobs.close()
+        early.forget_idle()  # (a library may scan again and again)
 
 
 def scan_staged(

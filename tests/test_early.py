@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -251,6 +252,34 @@ def test_work_for_later_runs_while_the_scan_waits_for_git() -> None:
     early.when_idle(lambda: ran.append("never"))
     early.forget_idle()
     assert not early._idle
+
+
+def test_a_scan_offers_the_rules_compiling_as_idle_work_and_leaves_no_task(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rule's regex is offered to the scan's idle moments (compiling
+    all of them is the work a first finding would wait for); no idle task
+    outlives the scan (a library may scan again and again)."""
+    from captchaai_guard.engine import Engine
+    from captchaai_guard.scan import scan_commits
+
+    repo.stage("a.py", "x = 1\n")
+    repo.commit()
+    offered: list[object] = []
+    real = early.when_idle
+
+    def recording(task: Callable[[], object]) -> None:
+        offered.append(task)
+        real(task)
+
+    monkeypatch.setattr(early, "when_idle", recording)
+    engine = Engine()
+    assert list(scan_commits(repo.path, ["--all"], engine)) == []
+    assert len(offered) == len(engine.rules)
+    assert not early._idle
+    for task in engine.warm_up():
+        task()
+    assert all(rule._pattern is not None for rule in engine.rules)
 
 
 def test_the_reader_hands_out_everything_in_order() -> None:
