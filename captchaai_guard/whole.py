@@ -20,6 +20,14 @@ binary verdicts and file order), so the scan cannot tell the two apart:
 * where ``os.fork`` exists and there are two CPUs, a child reads the second
   half of the bytes while this process reads the first.
 
+An edited regular file (status ``M``) adds no finding when its staged bytes
+hold no candidate line: its changed lines are among them, and git showing
+it as binary would scan the same bytes (only a UTF-16 file reads
+differently, and is left to git). Where few edited files hold one (judged
+on the first :data:`SAMPLE` bytes of them), they are read like the added
+files and git diffs only the others; where most do, git's diff is needed
+anyway and they go to it at once.
+
 Used only while git is still writing a diff past :data:`WHOLE_MIN`: below
 that, the three small git calls this takes cost more than they save.
 """
@@ -74,22 +82,31 @@ _REGULAR = (b"100644", b"100755")
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 # What reading a file found: (its bytes are the staged blob's, a NUL byte in
-# the first SNIFF bytes, its size, its candidate lines as (line number, text)).
-Read = tuple[bool, bool, int, list[tuple[int, bytes]]]
-_UNREAD: Read = (False, False, 0, [])
+# the first SNIFF bytes, its size, its candidate lines as (line number, text),
+# it starts with a UTF-16 byte-order mark).
+Read = tuple[bool, bool, int, list[tuple[int, bytes]], bool]
+_UNREAD: Read = (False, False, 0, [], False)
+_UTF16 = (b"\xff\xfe", b"\xfe\xff")
+# Edited files are read to spare git their diff only where few of them hold
+# a candidate line: judged on the first this many bytes of them.
+SAMPLE = 1 << 20
 
 
 class Change:
-    """One path of the staged diff: ``whole`` when it is read here."""
+    """One path of the staged diff: ``whole`` when it is read here;
+    ``edited`` for a regular file the index changes (see :meth:`_Whole.sparse`)."""
 
-    __slots__ = ("blob", "name", "path", "size", "whole")
+    __slots__ = ("blob", "edited", "name", "path", "size", "whole")
 
-    def __init__(self, name: str, path: bytes, blob: str, whole: bool, size: int) -> None:
+    def __init__(
+        self, name: str, path: bytes, blob: str, whole: bool, size: int, edited: bool = False
+    ) -> None:
         self.name = name  # as the diff parser names it
         self.path = path  # as git printed it, relative to the top of the work tree
         self.blob = blob  # the staged blob
         self.whole = whole
-        self.size = size  # in the work tree, when whole
+        self.size = size  # in the work tree, when whole or edited
+        self.edited = edited
 
 
 def events(
@@ -121,11 +138,15 @@ def staged(
 
     out = early.collect(*listing)
     changes = None if out is None else _changes(root, out, include)
-    if changes is None or not any(change.whole for change in changes):
+    if changes is None or not any(change.whole or change.edited for change in changes):
         return None
+    reader = _Whole(root, changes, options, hashlib.new)
+    if any(change.edited for change in changes) and reader.sparse():
+        for change in changes:
+            change.whole = change.whole or change.edited
     if sum(change.size for change in changes if change.whole) < least:
-        return None
-    return _Whole(root, changes, options, hashlib.new).events()
+        return None  # (edits with candidate lines everywhere need git's diff anyway)
+    return reader.events()
 
 
 def _still_writing(reader: early.GrowingFile) -> bool:
@@ -156,15 +177,17 @@ def _changes(root: str, out: bytes, include: Callable[[str], bool] | None) -> li
         name = path.decode("utf-8", "surrogateescape")
         if include is not None and not include(name):
             continue  # the scan reports nothing there
-        whole, size = False, 0
-        if meta[4] == b"A" and meta[1] in _REGULAR:
+        whole = edited = False
+        size = 0
+        added = meta[4] == b"A"
+        if meta[1] in _REGULAR and (added or (meta[4] == b"M" and meta[0][1:] in _REGULAR)):
             try:
                 info = os.lstat(os.path.join(top, path))
             except OSError:
                 info = None
             if info is not None and stat.S_ISREG(info.st_mode):
-                whole, size = True, info.st_size
-        changes.append(Change(name, path, meta[3].decode("ascii"), whole, size))
+                whole, edited, size = added, not added, info.st_size
+        changes.append(Change(name, path, meta[3].decode("ascii"), whole, size, edited))
     return changes
 
 
@@ -208,7 +231,7 @@ class _Whole:
 
     def events(self) -> Iterator[Event]:
         whole = [index for index, change in enumerate(self.changes) if change.whole]
-        mine, theirs = self._share(whole)
+        mine, theirs = self._share([index for index in whole if index not in self.found])
         paths = [self.changes[index].path for index in whole]
         checks = [
             _spawn(self.root, ["check-attr", "-z", "diff", "--", *names]) for names in _argument_lists(paths)
@@ -217,12 +240,11 @@ class _Whole:
         child = early.Forked(lambda: [self._read(index) for index in theirs]) if theirs else None
         try:
             self.rest = self._git_part([change.path for change in self.changes if not change.whole])
-            self.found = {index: self._read(index) for index in mine}
+            self.found.update((index, self._read(index)) for index in mine)
             attributes, limit = _attributes(checks), _threshold(threshold)
-            for index in mine:
-                self.verdicts[index] = _verdict(
-                    self.found[index], attributes.get(self.changes[index].path), limit
-                )
+            for index in whole:
+                if index not in theirs:
+                    self.verdicts[index] = self._judge(index, attributes, limit)
             # This process's files come first: their events are checked
             # while the child reads on.
             done = yield from self._emit(0)
@@ -232,9 +254,7 @@ class _Whole:
             if child is not None:
                 child.abandon()
         for index in theirs:
-            self.verdicts[index] = _verdict(
-                self.found[index], attributes.get(self.changes[index].path), limit
-            )
+            self.verdicts[index] = self._judge(index, attributes, limit)
         late = [
             self.changes[index].path for index in whole if index >= done and self.verdicts[index] == "git"
         ]
@@ -254,6 +274,8 @@ class _Whole:
             if verdict == "git":
                 yield from self.rest.get(change.name, ())
                 continue
+            if verdict == "nothing":
+                continue
             file = DiffFile(change.name, change.name)
             file.new_blob = change.blob
             if verdict == "binary":
@@ -263,6 +285,30 @@ class _Whole:
                     yield AddedLine(file, lineno, text)
             yield FileEnd(file)
         return len(self.changes)
+
+    def sparse(self) -> bool:
+        """Read the first :data:`SAMPLE` bytes of edited files: True when
+        fewer than half of them hold a candidate line (or need git for
+        another reason), so that reading the others is worth it."""
+        needed = sampled = seen = 0
+        for index, change in enumerate(self.changes):
+            if not change.edited:
+                continue
+            if seen >= SAMPLE:
+                break
+            self.found[index] = found = self._read(index)
+            needed += not _unchanged_by_keys(found)
+            sampled += 1
+            seen += change.size
+        return 2 * needed < sampled
+
+    def _judge(self, index: int, attributes: dict[bytes, bytes], limit: int | None) -> str:
+        """The verdict on a file read here (``nothing``: an edited file that
+        adds no candidate line)."""
+        change, found = self.changes[index], self.found[index]
+        if change.edited:
+            return "nothing" if _unchanged_by_keys(found) else "git"
+        return _verdict(found, attributes.get(change.path), limit)
 
     def _share(self, whole: list[int]) -> tuple[list[int], list[int]]:
         """The files this process reads, and the child's (the later ones)."""
@@ -336,7 +382,7 @@ class _Whole:
             if rest:
                 lines.feed(rest, 0, len(rest))
             same = seen == size and digest.hexdigest() == change.blob
-            return same, b"\0" in head, size, lines.found
+            return same, b"\0" in head, size, lines.found, head.startswith(_UTF16)
         except OSError:
             return _UNREAD
         finally:
@@ -397,10 +443,19 @@ def _threshold(started: tuple[int, int] | None) -> int | None:
         return None
 
 
+def _unchanged_by_keys(found: Read) -> bool:
+    """True when an edited file read here cannot add a finding: its staged
+    bytes hold no candidate line, and however git shows it (its changed
+    lines, or as binary: the whole new content, where only a UTF-16 file
+    reads differently) none would be one."""
+    same, nul, _, lines, wide = found
+    return same and not nul and not wide and not lines
+
+
 def _verdict(found: Read, attribute: bytes | None, limit: int | None) -> str:
     """How git shows a file read here: ``text`` (its lines are added lines),
     ``binary``, or ``git`` (git is asked)."""
-    same, nul, size, _ = found
+    same, nul, size, _, _ = found
     if not same or attribute is None or limit is None:
         return "git"
     if attribute == b"unset":

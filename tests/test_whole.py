@@ -127,6 +127,51 @@ def test_git_settings_that_change_the_diff_are_followed(repo: Repo, monkeypatch:
     assert asked == [b"windows.env"]  # its bytes are not the staged blob's
 
 
+def test_edited_files_without_a_candidate_line_need_no_diff(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where few edited files hold a candidate line, the others are read
+    (their staged bytes) instead of diffed: git diffs only the ones that
+    may add a key, and the findings are git's."""
+    repo.stage(".gitattributes", "*.wide -diff\n")
+    filler = "".join(f"value_{i} = compute({i})\n" for i in range(300))
+    for n in range(8):
+        repo.stage(f"plain{n}.py", filler)
+    wide = "\ufeff" + "\u4e2d" * 4100 + "\n"
+    repo.stage("text.wide", wide.encode("utf-16-le"))
+    repo.stage("keyed.py", filler)
+    repo.stage("later.py", filler)
+    repo.commit()
+    for n in range(8):
+        repo.stage(f"plain{n}.py", filler.replace("compute(1", "compute(2"))  # edits, no key
+    repo.stage("text.wide", (wide + _line(fake_key())).encode("utf-16-le"))  # binary to git, key inside
+    repo.stage("keyed.py", filler + _line(fake_key()))
+    repo.stage("later.py", filler + "# edited\n")
+    (repo.path / "later.py").write_text(filler + _line(fake_key()))  # not staged
+    asked = _asked_of_git(monkeypatch)
+    here = _read_here(repo)
+    assert here == _by_git(repo)
+    assert sorted(finding.path for finding in here) == ["keyed.py", "text.wide"]
+    assert sorted(asked) == [b"keyed.py", b"later.py", b"text.wide"]
+
+
+def test_edits_with_candidate_lines_everywhere_go_to_git_whole(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(4):
+        repo.stage(f"m{n}.py", "x = 1\n")
+    repo.commit()
+    for n in range(4):
+        repo.stage(f"m{n}.py", "x = 1\n" + _line(fake_key()))
+    asked = _asked_of_git(monkeypatch)
+    options = scan._parse_options(Engine(), None)
+    assert whole.staged(str(repo.path), None, options, least=1) is None  # nothing to gain: git's diff runs on
+    here = _read_here(repo)
+    assert here == _by_git(repo)
+    assert len(here) == 4
+    assert sorted(asked) == [f"m{n}.py".encode() for n in range(4)]  # at once, unread
+
+
 def test_a_diff_with_renames_is_left_to_git(repo: Repo) -> None:
     repo.stage("before.py", "".join(f"line {i}\n" for i in range(50)))
     repo.commit()
