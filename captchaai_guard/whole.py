@@ -210,8 +210,8 @@ def _argument_lists(paths: Sequence[bytes], prefix: bytes = b"") -> list[list[st
 
 
 class _Whole:
-    """Reads the added files (see the module's docstring) and yields the
-    diff's events, in git's order."""
+    """Reads the added and edited files (see the module's docstring) and
+    yields the diff's events, in git's order."""
 
     def __init__(
         self, root: str, changes: list[Change], options: dict[str, object], new_hash: Callable[..., Hash]
@@ -232,7 +232,8 @@ class _Whole:
     def events(self) -> Iterator[Event]:
         whole = [index for index, change in enumerate(self.changes) if change.whole]
         mine, theirs = self._share([index for index in whole if index not in self.found])
-        paths = [self.changes[index].path for index in whole]
+        later = set(theirs)
+        paths = [self.changes[index].path for index in whole if not self.changes[index].edited]
         checks = [
             _spawn(self.root, ["check-attr", "-z", "diff", "--", *names]) for names in _argument_lists(paths)
         ]
@@ -243,7 +244,7 @@ class _Whole:
             self.found.update((index, self._read(index)) for index in mine)
             attributes, limit = _attributes(checks), _threshold(threshold)
             for index in whole:
-                if index not in theirs:
+                if index not in later:
                     self.verdicts[index] = self._judge(index, attributes, limit)
             # This process's files come first: their events are checked
             # while the child reads on.
