@@ -216,7 +216,8 @@ def _run_stream(
     whole: bool = False,
 ) -> Iterator[Finding]:
     """Findings in git's diff ``stream``; with ``whole`` (the staged diff),
-    its added files may be read from the work tree (see :mod:`captchaai_guard.whole`)."""
+    its added and edited files may be read from the work tree instead (see
+    :mod:`captchaai_guard.whole`)."""
     blobs = gitio.BlobReader(root)
     completed = taken = False
     for task in engine.warm_up():
