@@ -488,7 +488,6 @@ class DiffParser:
             block = self.block
             assert block is not None
             file.mentions = _mentions_captchaai(block.lowered(), start, end)
-        own = b"+" * self.columns if file.combined else b"+"
         while taken < len(candidates) and candidates[taken][0] < end:
             line_start, line_end = candidates[taken]
             taken += 1
@@ -496,7 +495,7 @@ class DiffParser:
                 continue  # (a header line of the hunk; a line no parent or merge added)
             if line_start >= self.next_at:
                 self._advance(buf, line_start, end)
-                own = b"+" * self.columns if file.combined else b"+"
+            own = b"+" * self.columns  # (one column outside combined diffs)
             if buf.startswith(own, line_start):
                 yield AddedLine(
                     file, self._number(buf, line_start), buf[line_start + len(own) : line_end].rstrip(b"\r")

@@ -217,6 +217,7 @@ class _Whole:
         self, root: str, changes: list[Change], options: dict[str, object], new_hash: Callable[..., Hash]
     ) -> None:
         self.root = root
+        self.top = os.fsencode(root)
         self.changes = changes
         self.options = options
         self.new_hash = new_hash
@@ -349,7 +350,7 @@ class _Whole:
         if algorithm is None:
             return _UNREAD
         try:
-            fd = os.open(os.path.join(os.fsencode(self.root), change.path), _OPEN_FLAGS)
+            fd = os.open(os.path.join(self.top, change.path), _OPEN_FLAGS)
         except OSError:
             return _UNREAD
         try:

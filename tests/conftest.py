@@ -25,6 +25,21 @@ def console_script(name: str = "captchaai-guard") -> str:
     return found
 
 
+def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Patch ``os.fork`` to record the children this process forks (their pids)."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    return forks
+
+
 def fake_key() -> str:
     """A fresh random 32-hex key, made at run time (never a real key)."""
     return secrets.token_hex(16)

@@ -14,7 +14,7 @@ from captchaai_guard.diff import BLOCK_SIZE, AddedLine, Event, FileEnd, parse_st
 from captchaai_guard.early import Child, GrowingFile
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
-from tests.conftest import Repo, fake_key
+from tests.conftest import Repo, count_forks, fake_key
 
 
 def _staged_diff(repo: Repo, files: int = 12) -> Path:
@@ -60,17 +60,8 @@ def test_a_split_parse_gives_the_same_events_in_the_same_order(
     options: dict[str, object] = {"required": Engine().required, "find_mentions": False}
     with path.open("rb") as handle:
         whole = _shape(list(parse_stream(handle, **options)))  # type: ignore[arg-type]
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
     monkeypatch.setattr(split, "MIN_REST", 0)
-    monkeypatch.setattr(os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     stream = _finished(path)
     try:
         parted = _shape(list(split.parse(stream, block_size=1 << 16, **options)))

@@ -17,7 +17,7 @@ from captchaai_guard import gitio, scan, whole
 from captchaai_guard.engine import Engine
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding
-from tests.conftest import Repo, fake_key
+from tests.conftest import Repo, count_forks, fake_key
 
 Include = Callable[[str], bool] | None
 
@@ -184,19 +184,10 @@ def test_a_diff_with_renames_is_left_to_git(repo: Repo) -> None:
 def test_the_child_reads_the_later_files(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(8):
         repo.stage(f"m{n}.py", "# filler line\n" * 300 + _line(fake_key()))
-    forks: list[int] = []
-    real_fork = os.fork
-
-    def counting_fork() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-
     monkeypatch.setattr(whole, "WHOLE_MIN", 1)
     monkeypatch.setattr(whole, "HEAD_START", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "fork", counting_fork)
+    forks = count_forks(monkeypatch)
     here = _read_here(repo)
     assert len(forks) == 1
     assert here == _by_git(repo)
