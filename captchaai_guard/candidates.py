@@ -31,6 +31,7 @@ _TABLE = bytes(0x61 if i in _ALNUM else 0x20 for i in range(256))
 _RUN = b"a" * 32
 _EXACT = b" " + _RUN + b" "
 _ESCAPED = b" " + _RUN + b"a "
+_PERCENT = b" " + _RUN + b"aa "
 _WINDOW = 29_000
 _SPACE = 0x20
 _BACKSLASH = 0x5C
@@ -152,6 +153,13 @@ def _required_lines(
         ]
         if escaped:
             hits = sorted(hits + escaped)
+    if buf.find(b"%", start, end) != -1:
+        # Percent-encoded text: ``%3D<key>`` reads as ``=<key>`` to the engine.
+        encoded = [
+            at for at in _whole_runs(mapped, _PERCENT, start, end) if at > start and buf[at - 1] == 0x25
+        ]
+        if encoded:
+            hits = sorted(hits + encoded)
     starts: list[int] = []  # the lines with a run that could be a key
     ends: list[int] = []
     rfind, find = buf.rfind, buf.find
@@ -165,8 +173,12 @@ def _required_lines(
         if line_end == -1:
             line_end = end
         ends.append(line_end)
-    if starts:
+    if not starts:
+        return
+    if required:
         yield from _holding(buf, starts, ends, required)
+    else:  # (no word asked for: every line with a run)
+        yield from zip(starts, ends)
 
 
 def _holding(

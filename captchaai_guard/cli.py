@@ -197,6 +197,12 @@ def optional_root() -> Path | None:
 )
 @format_option("text", "json", "sarif", "github")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="List every candidate key (masked) with the evidence for and against it and the decision "
+    "(on stderr; in the report with --format json).",
+)
 @click.argument("paths", nargs=-1, type=click.Path())
 def scan(
     commits: str | None,
@@ -210,6 +216,7 @@ def scan(
     verify_timeout: float,
     fmt: str,
     output: str | None,
+    explain: bool,
     paths: tuple[str, ...],
 ) -> None:
     """Scan for CaptchaAI API keys (default: the staged changes).
@@ -253,6 +260,7 @@ def scan(
         verify_timeout=verify_timeout,
         fmt=fmt,
         output=output,
+        explain=explain,
     )
     raise SystemExit(run_scan(request, root))
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from typing import IO
 
     from captchaai_guard.commit import Commit
+    from captchaai_guard.decide import FileText
 
 BLOCK_SIZE = 1 << 20
 NULL_SHA = re.compile(r"^0+$")
@@ -646,3 +647,57 @@ def parse_bytes(data: bytes) -> Iterator[Event]:
         data += b"\n"
     yield from parser.feed(data)
     yield from parser.close()
+
+
+class DiffLines:
+    """The new-file lines a diff held in memory shows of each file (added
+    and context lines, by line number): what a scan of a diff on standard
+    input knows of the lines around a candidate. Built on first use, for
+    the files that ask."""
+
+    __slots__ = ("_data", "_files")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._files: dict[str, dict[int, str]] | None = None
+
+    def file(self, path: str, mentions: bool = False) -> FileText:
+        from captchaai_guard.decide import FileText, names_captchaai
+        from captchaai_guard.evidence import MENTION
+
+        if self._files is None:
+            self._files = self._build()
+        lines = self._files.get(path, {})
+        talks = mentions or names_captchaai(path) or any(MENTION.search(t.lower()) for t in lines.values())
+        return FileText(path, lines, talks)
+
+    def _build(self) -> dict[str, dict[int, str]]:
+        files: dict[str, dict[int, str]] = {}
+        current: dict[int, str] | None = None
+        file: DiffFile | None = None
+        lineno = 0
+        in_hunk = False
+        for raw in _COLOR.sub(b"", self._data).split(b"\n"):
+            if raw.startswith(b"diff --git "):
+                file = parse_git_header(raw.rstrip(b"\r"))
+                current, in_hunk = None, False
+                continue
+            if raw.startswith((b"diff --cc ", b"diff --combined ", b"\x1f")):
+                file, current, in_hunk = None, None, False
+                continue
+            if file is None:
+                continue
+            if not in_hunk or raw.startswith(b"@@"):
+                hunk = _HUNK.match(raw)
+                if hunk is None:
+                    if not in_hunk:
+                        _apply_header(file, raw.rstrip(b"\r"))
+                    continue
+                if current is None:
+                    current = files.setdefault(file.path, {})
+                lineno, in_hunk = int(hunk.group(2)), True
+                continue
+            if raw[:1] in (b"+", b" "):
+                current[lineno] = raw[1:].rstrip(b"\r").decode("utf-8", "replace")  # type: ignore[index]
+                lineno += 1
+        return files

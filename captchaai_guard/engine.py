@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from captchaai_guard import filters
-from captchaai_guard.candidates import keyword_set
 from captchaai_guard.rules import RULES, Rule
 
 ALLOW_MARKER = "captchaai-guard: allow"
@@ -20,6 +19,12 @@ _ALNUM = re.compile(r"[0-9A-Za-z]{32}")
 _EVIDENCE = re.compile(r"captcha[_-]?ai", re.IGNORECASE)
 _ESCAPE = re.compile(r'\\([\\"/nrt])')
 _UNESCAPE = {"\\": "\\", '"': '"', "/": "/", "n": " ", "r": " ", "t": " "}
+# Escapes undone before a run is judged: percent-encoding of URL punctuation,
+# JSON's \u0026-style escapes of it, HTML entities.
+_ENCODED = re.compile(r"%(2[0-9A-Fa-f]|3[A-Fa-f])|\\u00(2[0-9A-Fa-f]|3[A-Fa-f])|&(amp|quot|apos|#39|#x27);")
+_ENTITIES = {"amp": "&", "quot": '"', "apos": "'", "#39": "'", "#x27": "'"}
+# Rules the scan decides (decide.py and judge.py), not a regex on a line.
+DECIDED = ("evidence", "repeat", "binary")
 _TAIL = re.compile(r"[A-Za-z0-9]|-us\d")
 _RUN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])")
 # Custom rules (from the configuration) only look at lines up to this long:
@@ -91,6 +96,23 @@ class Match:
         return f"Match(rule={self.rule.id!r}, column={self.column})"
 
 
+class Open:
+    """A run no rule settled: ``variant[start:end]`` is ``value`` (the line
+    as written or with its escapes undone); decided by the evidence."""
+
+    __slots__ = ("column", "end", "start", "value", "variant")
+
+    def __init__(self, value: str, variant: str, start: int, end: int, column: int) -> None:
+        self.value = value
+        self.variant = variant
+        self.start = start
+        self.end = end
+        self.column = column
+
+    def __repr__(self) -> str:
+        return f"Open(column={self.column})"
+
+
 def compile_rule(rule: Rule) -> CompiledRule:
     return CompiledRule(rule)
 
@@ -106,7 +128,10 @@ class Engine:
         disable: Iterable[str] = (),
     ) -> None:
         disabled = set(disable)
-        compiled = [compile_rule(rule) for rule in rules if rule.id not in disabled]
+        rules = [rule for rule in rules if rule.id not in disabled]
+        # The rules the scan decides from evidence, by their context.
+        self.decided: dict[str, Rule] = {rule.context: rule for rule in rules if rule.context in DECIDED}
+        compiled = [compile_rule(rule) for rule in rules if rule.context not in DECIDED]
         self.rules: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source == "built-in")
         self.custom: tuple[CompiledRule, ...] = tuple(c for c in compiled if c.rule.source != "built-in")
         self.allow = tuple(allow)
@@ -120,13 +145,9 @@ class Engine:
             sorted({word.lower().encode() for c in self.custom for word in c.rule.keywords})
         )
         self.every_line = any(not c.rule.keywords for c in self.custom)
-        # A line with a run can match a built-in rule only when it holds one of
-        # their anchors or keywords (None: a built-in rule without either runs
-        # on every line).
-        anchors = [c.rule.anchors or c.rule.keywords for c in self.rules]
-        self.required: tuple[bytes, ...] | None = None
-        if all(anchors):
-            self.required = keyword_set(word for words in anchors for word in words)
+        # Every run of 32 that stands whole is a candidate, whatever its line
+        # says: the evidence around it decides (no word is required).
+        self.required: tuple[bytes, ...] = ()
 
     def warm_up(self) -> list[Callable[[], object]]:
         """One task per built-in rule that compiles its regex (all of them
@@ -135,23 +156,26 @@ class Engine:
         return [_compiling(compiled) for compiled in self.rules]
 
     def match_line(self, path: str, text: str) -> list[Match]:
-        """All keys in ``text`` (one line of ``path``), first rule wins per key."""
+        """All keys the line rules find in ``text`` (one line of ``path``),
+        first rule wins per key."""
+        return self.examine(path, text)[0]
+
+    def examine(self, path: str, text: str) -> tuple[list[Match], list[Open]]:
+        """The keys the line rules find in ``text`` (one line of ``path``),
+        and the runs they left open (for :mod:`captchaai_guard.decide`)."""
         if ALLOW_MARKER in text:
-            return []
+            return [], []
         lowered = text.lower()
         rules: tuple[CompiledRule, ...] = ()
         present: set[str] = set()
         variants = _variants(text)
-        keys: set[str] = set()  # what a built-in rule may report (see _key_runs)
-        if self._gate is not None and self._gate.search(lowered) is not None:
-            keys = _key_runs(variants)
-        if keys:
+        runs = _key_runs(variants)  # what a built-in rule may report, and the open candidates
+        keys = {value for value, _, _, _ in runs}
+        if keys and self._gate is not None and self._gate.search(lowered) is not None:
             rules = self.rules
             present = {word for word in self._words if word in lowered}
         if self.custom and len(text) <= MAX_CUSTOM_LINE:
             rules = rules + self.custom
-        if not rules:
-            return []
         found: list[Match] = []
         seen: set[str] = set()
         for compiled in rules:
@@ -173,6 +197,8 @@ class Engine:
                         start, end = m.span(compiled.group)
                         if not _stands_whole(variant, start, end):
                             continue
+                        if rule.bare_name and _prefixed(variant, m.start()):
+                            continue  # (``sitekey``: a longer name is for the evidence to judge)
                     if not self._accept(rule, secret, text, keys):
                         continue
                     seen.add(secret)
@@ -184,7 +210,12 @@ class Engine:
                             needs_file_context=rule.context == "file",
                         )
                     )
-        return found
+        opened = [
+            Open(value, variant, start, end, text.find(value) + 1)
+            for value, variant, start, end in runs
+            if value not in seen and self.decided
+        ]
+        return found, opened
 
     def _accept(self, rule: Rule, secret: str, line: str, keys: set[str]) -> bool:
         if rule.secret != "any":
@@ -202,24 +233,45 @@ def _variants(text: str) -> list[str]:
     """The line as written, plus its JSON-unescaped form when it holds escapes
     (notebook cells, JSON-encoded code): ``\\"`` becomes ``"``, ``\\/``
     becomes ``/`` and ``\\n``, ``\\r``, ``\\t`` become spaces, so that
-    ``\\nCAPTCHAAI_API_KEY = \\"...\\"`` reads like code."""
-    if "\\" not in text:
-        return [text]
-    unescaped = _ESCAPE.sub(lambda m: _UNESCAPE[m.group(1)], text)
-    return [text] if unescaped == text else [text, unescaped]
+    ``\\nCAPTCHAAI_API_KEY = \\"...\\"`` reads like code; and its decoded
+    form when it holds encoded punctuation (``%3Fkey%3D``, ``\\u0026key=``,
+    ``&amp;key=``)."""
+    variants = [text]
+    if "\\" in text:
+        unescaped = _ESCAPE.sub(lambda m: _UNESCAPE[m.group(1)], text)
+        if unescaped != text:
+            variants.append(unescaped)
+    if "%" in text or "&" in text or "\\u00" in text:
+        decoded = _ENCODED.sub(_decode, variants[-1])
+        if decoded != variants[-1]:
+            variants.append(decoded)
+    return variants
 
 
-def _key_runs(variants: Sequence[str]) -> set[str]:
+def _decode(m: re.Match[str]) -> str:
+    code = m.group(1) or m.group(2)
+    return chr(int(code, 16)) if code else _ENTITIES[m.group(3)]
+
+
+def _key_runs(variants: Sequence[str]) -> list[tuple[str, str, int, int]]:
     """The runs of 32 letters and digits that stand whole in one of the
-    line's variants and are no placeholder (:func:`filters.drop`): a
+    line's variants and are no placeholder (:func:`filters.drop`), each
+    once, with the variant it stands whole in and its span there: a
     built-in rule reports one of these or nothing, so a line without any
     has its rule regexes neither compiled nor run."""
-    return {
-        m.group()
-        for variant in variants
-        for m in _RUN.finditer(variant)
-        if _stands_whole(variant, m.start(), m.end()) and not filters.drop(m.group())
-    }
+    found: dict[str, tuple[str, str, int, int]] = {}
+    for variant in variants:
+        for m in _RUN.finditer(variant):
+            value = m.group()
+            if value not in found and _stands_whole(variant, m.start(), m.end()) and not filters.drop(value):
+                found[value] = (value, variant, m.start(), m.end())
+    return list(found.values())
+
+
+def _prefixed(text: str, start: int) -> bool:
+    """The name matched at ``text[start:]`` is the end of a longer name
+    (``sitekey``, ``cache_key``, ``X-API-KEY``)."""
+    return start > 0 and (text[start - 1].isalnum() or text[start - 1] in "_-.")
 
 
 def _stands_whole(text: str, start: int, end: int) -> bool:

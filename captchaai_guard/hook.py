@@ -265,17 +265,19 @@ def _error(message: str) -> int:
 
 
 # --- the fast path -----------------------------------------------------------
-# The scan only reads added lines (and files git calls binary), and every
-# built-in rule needs a run of 32 letters and digits that stands whole on a
-# line that also holds one of their keywords: the lines
-# captchaai_guard.candidates lets through. A staged diff without such an added
-# line and without a binary file holds no key: that is settled here with os,
-# one git process and bytes methods in C, before the scan modules are
-# imported. Anything else takes the full path.
+# The scan only reads added lines (and files git calls binary), and every key
+# it reports is a run of 32 letters and digits that stands whole on an added
+# line (the lines captchaai_guard.candidates lets through), or two quoted
+# halves of one in a file that names CaptchaAI. A staged diff without such an
+# added line, without CaptchaAI's name and without a binary file holds no
+# key: that is settled here with os, one git process and bytes methods in C,
+# before the scan modules are imported. Anything else takes the full path.
 
 # Engine().required (a test keeps them equal): importing the rules costs more
 # than a clean commit's whole check.
-REQUIRED = (b"authorization", b"captcha", b"client", b"key", b"solver", b"token")
+REQUIRED: tuple[bytes, ...] = ()  # no word: every whole run of 32 is a candidate
+# CaptchaAI's name as captchaai_guard.evidence.MENTION spells it (lower case).
+NAMES = (b"captchaai", b"captcha_ai", b"captcha-ai", b"captchai", b"capchaai")
 QUICK_LIMIT = 1 << 20  # a larger diff goes to the streaming scan
 PRELOAD = 1 << 18  # see _watch_file
 
@@ -285,6 +287,9 @@ def _needs_scan(data: bytes, added_only: bool) -> bool:
     could match a built-in rule."""
     from captchaai_guard.candidates import candidate_lines  # (bytes methods only)
 
+    lowered = data.lower()
+    if any(name in lowered for name in NAMES):
+        return True  # (the halves of a key need no run of 32)
     return any(
         not added_only or data.startswith(b"+", start)
         for start, _ in candidate_lines(data, required=REQUIRED)

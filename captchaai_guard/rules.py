@@ -101,8 +101,13 @@ class Rule(NamedTuple):
     ``source`` is ``"built-in"`` or ``"config"`` (a custom rule; matched
     case-sensitively, on the whole match when there is no ``secret`` group).
     ``anchors`` (built-in rules) are fewer words, one of which every match
-    holds, for the prefilter to look for instead of the ``keywords`` (each
-    word it looks for costs a pass over the whole diff).
+    holds (documentation: the prefilter asks for no word any more).
+    ``bare_name``: the rule's name must stand alone (``key``, not the end of
+    ``sitekey``); a longer name is left to the evidence to judge.
+    ``context`` ``"evidence"``, ``"repeat"`` and ``"binary"`` mark the rules
+    the scan decides (:mod:`captchaai_guard.decide`): their regex says what
+    a candidate is, their samples are whole files (lines joined by ``\n``,
+    the key on the last line).
     """
 
     id: str
@@ -118,6 +123,7 @@ class Rule(NamedTuple):
     counter_examples: tuple[str, ...] = ()
     source: str = "built-in"
     anchors: tuple[str, ...] = ()
+    bare_name: bool = False
 
 
 RULES: tuple[Rule, ...] = (
@@ -144,15 +150,18 @@ RULES: tuple[Rule, ...] = (
         regex=r"""key["']:\s*["'](?P<secret>[a-f0-9]{32})""",
         keywords=("key",),
         guide=True,
+        bare_name=True,
         remediation="Pass the key from the environment instead of a literal.",
         examples=(
             "params = {{'key': '{key}', 'method': 'userrecaptcha'}}",
             "data = {{\"key\": '{key}'}}",
-            'headers = {{"X-API-KEY": "{key}"}}',
         ),
         counter_examples=(
             "params = {{'key': api_key}}",
             "{{'key': '{key}-us6'}}",
+            "{{'sitekey': '{key}'}}",
+            "{{'cache_key': '{key}'}}",
+            "DSN = {{'public_key': '{key}'}}",
         ),
     ),
     Rule(
@@ -382,6 +391,80 @@ RULES: tuple[Rule, ...] = (
         remediation="Keep the CaptchaAI config file in ~/.captchaai/, outside the repository.",
         examples=('{{"api_key": "{key}"}}',),
         counter_examples=('{{"api_key": ""}}',),
+    ),
+    Rule(
+        id="captchaai-evidence",
+        description="32-hex value that its name, block or file gives as a CaptchaAI key",
+        regex=HEX32,
+        keywords=(),
+        context="evidence",
+        remediation="Read the key from CAPTCHAAI_API_KEY in the environment.",
+        examples=(
+            "CAPTCHAAI_KEYS = [\n    '{key}',",
+            'KEYS_BY_ACCOUNT = {{"main": "{key}"}}',
+            "captchaai:\n  keys:\n    - {key}",
+            "params = dict(\n    key=\n        '{key}',",
+            "env:\n  - name: CAPTCHAAI_API_KEY\n    value: {key}",
+            'captchaai_api_key_reserve = "{key}"',
+            "captchaai.api-key-reserve = {key}",
+            'RESERVE_KEY = "{key}"',
+            "const captchaaiPredefinedApiKey = '{key}';",
+            'CAPTCHAI_KEY = "{key}"',
+            'static readonly string ReserveKey = "{key}";',
+            'static RESERVE: &str = "{key}";',
+            "private static readonly fallback: string = '{key}';",
+            "const apiKey = process.env.CAPTCHAAI_API_KEY || '{key}';",
+            'const key = cfg.key ?? "{key}";',
+            'api_key = os.getenv("SOLVER_KEY", "{key}")',
+            'key = ENV.fetch("SOLVER_KEY", "{key}")',
+            "account,api_key,balance\nmain,{key},3.50",
+            "UPDATE settings SET value = '{key}' WHERE name = 'captchaai_key';",
+            '<string name="captchaai_key">{key}</string>',
+            "@solverKey = {key}",
+            "# key was {key} until March",
+            "> Use `{key}` with the in.php endpoint.",
+            "https://ocr.captchaai.com/in.php%3Fkey%3D{key}%26method%3Dpost",
+            "https://ocr.captchaai.com/in.php?method=post\\u0026key={key}",
+            'KEY = b"{key}"',
+            'url = rf"https://ocr.captchaai.com/res.php?action=get&key={key}"',
+            'var n="{key}",t="https://ocr.captchaai.com/in.php";',
+            "('captchaai', '{key}')",
+        ),
+        counter_examples=(
+            'cache_key = "{key}"',
+            "data-sitekey='{key}'",
+            'checksum = "{key}"',
+            'OPENWEATHER_API_KEY = "{key}"',
+            "{key}  dist/app.tar.gz",
+            'request_id = "{key}"',
+        ),
+    ),
+    Rule(
+        id="captchaai-same-value",
+        description="A value reported as a CaptchaAI key elsewhere in the scan",
+        regex=ALNUM32,
+        keywords=(),
+        secret="alnum",
+        context="repeat",
+        remediation="Remove every copy of the key; read it from the environment.",
+        examples=(
+            'CAPTCHAAI_API_KEY = "{key}"\nassert "{key}" not in out',
+            "export CAPTCHAAI_API_KEY={key}\n\necho 'expected {key}'",
+        ),
+    ),
+    Rule(
+        id="captchaai-binary",
+        description="CaptchaAI API key beside a CaptchaAI key name in a binary file",
+        regex=ALNUM32,
+        keywords=(),
+        secret="alnum",
+        context="binary",
+        remediation="Do not commit compiled files, pickles or databases that hold the key.",
+        examples=(
+            "\x80\x04\x95\x00\x00}}\x94\x8c\x11CAPTCHAAI_API_KEY\x94\x8c {key}\x94s.",
+            "SQLite format 3\x00\x00\x00\x11captchaai_api_key{key}\x00",
+        ),
+        counter_examples=("\x00\x01\x02 {key} \x00 checksum",),
     ),
 )
 

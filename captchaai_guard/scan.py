@@ -16,10 +16,12 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 
 from captchaai_guard import early, gitio, split
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.diff import AddedLine, DiffFile, FileEnd
-from captchaai_guard.engine import Engine, Match, mentions_captchaai
+from captchaai_guard.decide import FileText
+from captchaai_guard.diff import AddedLine, DiffFile, DiffLines, FileEnd
+from captchaai_guard.engine import Engine, mentions_captchaai
 from captchaai_guard.errors import GuardError
 from captchaai_guard.gitargs import COMMIT_MARK
+from captchaai_guard.judge import Judge
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:  # a clean scan never needs these at run time
@@ -27,8 +29,10 @@ if TYPE_CHECKING:  # a clean scan never needs these at run time
     from typing import IO
 
     from captchaai_guard.findings import Commit, Finding
+    from captchaai_guard.judge import ReadText
 
 PathFilter = Callable[[str], bool]
+Explain = list[dict[str, object]]  # one record per candidate (see judge.Judge)
 Progress = Callable[[int], None]
 BlobSource = Callable[[str], bytes]
 _SNIFF = 8000
@@ -60,34 +64,6 @@ def to_text_bytes(data: bytes) -> bytes | None:
     return data
 
 
-def _line_for(match: Match, matches: list[Match], text: str) -> str:
-    """The line as one finding keeps it: every *other* key on it is already
-    masked, so no report shows a second key of the same line in full."""
-    from captchaai_guard.findings import mask
-
-    for other in matches:
-        if other.secret != match.secret:
-            text = text.replace(other.secret, mask(other.secret))
-    return text
-
-
-def _finding(match: Match, path: str, lineno: int, text: str, commit: Commit | None) -> Finding:
-    from captchaai_guard.findings import Finding
-
-    rule = match.rule
-    return Finding(
-        rule_id=rule.id,
-        description=rule.description,
-        path=path,
-        line=lineno,
-        column=match.column,
-        secret=match.secret,
-        line_text=text,
-        commit=commit,
-        remediation=rule.remediation,
-    )
-
-
 def scan_content(
     engine: Engine,
     path: str,
@@ -95,34 +71,42 @@ def scan_content(
     *,
     commit: Commit | None = None,
     skip_lines: Collection[bytes] = (),
+    judge: Judge | None = None,
 ) -> Iterator[Finding]:
     """Scan the whole content of one file (all of it counts as added).
 
     Lines whose bytes are in ``skip_lines`` are not reported (used to judge
-    only the new lines of a file git calls binary).
+    only the new lines of a file git calls binary). A binary file is read
+    for keys beside a CaptchaAI key name in its printable runs. ``judge``
+    carries what the scan knows across files (see :mod:`captchaai_guard.judge`).
     """
+    own = judge is None
+    if judge is None:
+        judge = Judge(engine)
     text = to_text_bytes(data)
     if text is None:
-        return
-    file_context: bool | None = None
-    lineno, cursor = 1, 0
-    for start, end in candidate_lines(
-        text, keywords=engine.keywords, every_line=engine.every_line, required=engine.required
-    ):
-        lineno += text.count(b"\n", cursor, start)
-        cursor = start
-        raw = text[start:end].rstrip(b"\r")
-        if raw in skip_lines:
-            continue
-        line = decode_line(raw)
-        matches = engine.match_line(path, line)
-        for match in matches:
-            if match.needs_file_context:
-                if file_context is None:
-                    file_context = mentions_captchaai(decode_line(text))
-                if not file_context:
-                    continue
-            yield _finding(match, path, lineno, _line_for(match, matches, line), commit)
+        yield from judge.file_end(path, commit, None, binary=data)
+    else:
+        lineno, cursor = 1, 0
+        for start, end in candidate_lines(
+            text, keywords=engine.keywords, every_line=engine.every_line, required=engine.required
+        ):
+            lineno += text.count(b"\n", cursor, start)
+            cursor = start
+            raw = text[start:end].rstrip(b"\r")
+            if raw in skip_lines:
+                continue
+            yield from judge.line(path, lineno, decode_line(raw), commit)
+        old = {decode_line(line) for line in skip_lines} if skip_lines else None
+        yield from judge.file_end(
+            path,
+            commit,
+            lambda: FileText.of(path, decode_line(text)),
+            mentions=mentions_captchaai(decode_line(text)) if old is None else False,
+            old_lines=(lambda: old) if old is not None else None,
+        )
+    if own:
+        yield from judge.finish()
 
 
 def _lines(data: bytes) -> set[bytes]:
@@ -137,16 +121,27 @@ def scan_diff(
     blobs: BlobSource | None = None,
     include: PathFilter | None = None,
     strip_color: bool = False,
+    explain: Explain | None = None,
 ) -> Iterator[Finding]:
     """Scan the added lines of a unified diff read from ``stream``.
 
-    ``blobs`` reads a blob by sha: it settles file-level context and lets
-    files git calls binary be checked for text it could not show (UTF-16,
-    ``-diff`` attributes). ``include`` limits the scan to some paths.
-    ``strip_color`` accepts a diff printed with colour (``--stdin``).
+    ``blobs`` reads a blob by sha: it gives the lines around a candidate
+    and settles file-level context, and lets files git calls binary be
+    checked for text it could not show (UTF-16, ``-diff`` attributes).
+    Without it (a diff on standard input) the diff is read whole first:
+    its own lines (added and context) are what the scan knows of a file.
+    ``include`` limits the scan to some paths. ``strip_color`` accepts a
+    diff printed with colour (``--stdin``).
     """
+    sections = None
+    if blobs is None:
+        import io
+
+        data = stream.read()
+        sections = DiffLines(data)
+        stream = io.BytesIO(data)
     events = split.parse(stream, **_parse_options(engine, blobs, strip_color))
-    return scan_events(engine, events, blobs=blobs, include=include)
+    return scan_events(engine, events, blobs=blobs, include=include, sections=sections, explain=explain)
 
 
 def _parse_options(engine: Engine, blobs: BlobSource | None, strip_color: bool = False) -> dict[str, object]:
@@ -156,7 +151,7 @@ def _parse_options(engine: Engine, blobs: BlobSource | None, strip_color: bool =
         "every_line": engine.every_line,
         "required": engine.required,
         "strip_color": strip_color,
-        "find_mentions": blobs is None,  # else _has_context reads the file when a finding needs it
+        "find_mentions": True,
     }
 
 
@@ -166,46 +161,60 @@ def scan_events(
     *,
     blobs: BlobSource | None = None,
     include: PathFilter | None = None,
+    sections: DiffLines | None = None,
+    explain: Explain | None = None,
 ) -> Iterator[Finding]:
-    """Findings in the events of a diff (see :mod:`captchaai_guard.diff`)."""
-    pending: list[Finding] = []
+    """Findings in the events of a diff (see :mod:`captchaai_guard.diff`).
+    ``sections`` (a diff read whole) stands in for ``blobs`` as what is
+    known of a file's lines. ``explain`` collects a record per candidate
+    (see :class:`~captchaai_guard.judge.Judge`)."""
+    judge = Judge(engine, explain)
     for event in events:
         if isinstance(event, AddedLine):
             file = event.file
             if file.link or (include is not None and not include(file.path)):
                 continue
-            line = decode_line(event.text)
-            matches = engine.match_line(file.path, line)
-            for match in matches:
-                text = _line_for(match, matches, line)
-                finding = _finding(match, file.path, event.lineno, text, file.commit)
-                if match.needs_file_context and not file.mentions:
-                    pending.append(finding)
-                else:
-                    yield finding
+            yield from judge.line(file.path, event.lineno, decode_line(event.text), file.commit)
         elif isinstance(event, FileEnd):
             file = event.file
             if file.link or (include is not None and not include(file.path)):
-                pending = []
+                judge.forget(file.path, file.commit)
                 continue
-            if pending:
-                if _has_context(file, blobs):
-                    yield from pending
-                pending = []
             # (a merge's binary file: its parents' commits were checked)
             if file.binary and blobs is not None and file.new_blob and not file.deleted and not file.combined:
                 old = _lines(blobs(file.old_blob)) if file.old_blob else set()
                 yield from scan_content(
-                    engine, file.path, blobs(file.new_blob), commit=file.commit, skip_lines=old
+                    engine, file.path, blobs(file.new_blob), commit=file.commit, skip_lines=old, judge=judge
                 )
+                continue
+            yield from judge.file_end(
+                file.path,
+                file.commit,
+                _reader(file, blobs, sections),
+                mentions=file.mentions,
+                old_lines=_old_lines(file, blobs),
+            )
+    yield from judge.finish()
 
 
-def _has_context(file: DiffFile, blobs: BlobSource | None) -> bool:
-    if file.mentions:
-        return True
-    if blobs is None or not file.new_blob:
-        return False
-    return mentions_captchaai(decode_line(blobs(file.new_blob)))
+def _reader(file: DiffFile, blobs: BlobSource | None, sections: DiffLines | None) -> ReadText | None:
+    """How to read what the scan knows of ``file``'s new content."""
+    if blobs is not None:
+        if not file.new_blob or file.deleted:
+            return None
+        sha = file.new_blob
+        return lambda: FileText.of(file.path, decode_line(to_text_bytes(blobs(sha)) or b""), file.mentions)
+    if sections is not None:
+        return lambda: sections.file(file.path, file.mentions)
+    return None
+
+
+def _old_lines(file: DiffFile, blobs: BlobSource | None) -> Callable[[], set[str]] | None:
+    """The lines ``file`` had before (None: all its lines are new)."""
+    if blobs is None or not file.old_blob:
+        return None
+    sha = file.old_blob
+    return lambda: {decode_line(line) for line in _lines(blobs(sha))}
 
 
 def _run_stream(
@@ -214,6 +223,7 @@ def _run_stream(
     root: str | Path,
     include: PathFilter | None,
     whole: bool = False,
+    explain: Explain | None = None,
 ) -> Iterator[Finding]:
     """Findings in git's diff ``stream``; with ``whole`` (the staged diff),
     its added and edited files may be read from the work tree instead (see
@@ -232,7 +242,7 @@ def _run_stream(
             taken = events is not None  # (git's diff was stopped)
         if events is None:
             events = split.parse(stream.stdout, **options)
-        yield from scan_events(engine, events, blobs=blobs.read, include=include)
+        yield from scan_events(engine, events, blobs=blobs.read, include=include, explain=explain)
         completed = True
     finally:
         if completed and not taken:
@@ -244,10 +254,13 @@ def _run_stream(
 
 
 def scan_staged(
-    root: str | Path, engine: Engine | None = None, include: PathFilter | None = None
+    root: str | Path,
+    engine: Engine | None = None,
+    include: PathFilter | None = None,
+    explain: Explain | None = None,
 ) -> Iterator[Finding]:
     """Findings in the added lines of what will be committed (the index)."""
-    return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include, whole=True)
+    return _run_stream(engine or Engine(), gitio.staged_diff(root), root, include, True, explain)
 
 
 class CommitCounter:
@@ -286,13 +299,14 @@ def scan_commits(
     engine: Engine | None = None,
     progress: Progress | None = None,
     include: PathFilter | None = None,
+    explain: Explain | None = None,
 ) -> Iterator[Finding]:
     """Findings in the added lines of every commit of ``revisions``, one
     commit at a time. ``progress(n)`` is called as commits are read."""
     stream = gitio.log_diff(root, list(revisions))
     if progress is not None:
         stream.stdout = gitio.as_stream(CommitCounter(stream.stdout, progress))
-    return _run_stream(engine or Engine(), stream, root, include)
+    return _run_stream(engine or Engine(), stream, root, include, explain=explain)
 
 
 def scan_files(
@@ -300,9 +314,11 @@ def scan_files(
     root: Path,
     engine: Engine | None = None,
     include: PathFilter | None = None,
+    explain: Explain | None = None,
 ) -> Iterator[Finding]:
     """Findings in the whole content of files (paths reported relative to ``root``)."""
     engine = engine or Engine()
+    judge = Judge(engine, explain)
     for path in paths:
         try:
             name = path.resolve().relative_to(root.resolve()).as_posix()
@@ -314,4 +330,5 @@ def scan_files(
             data = path.read_bytes()
         except OSError as exc:
             raise GuardError(f"cannot read {path}: {exc.strerror or exc}") from None
-        yield from scan_content(engine, name, data)
+        yield from scan_content(engine, name, data, judge=judge)
+    yield from judge.finish()

@@ -43,6 +43,7 @@ class ScanRequest(NamedTuple):
     verify_timeout: float = 5.0
     fmt: str = "text"
     output: str | None = None
+    explain: bool = False
 
 
 def run_scan(request: ScanRequest, root: str | Path | None) -> int:
@@ -63,9 +64,10 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     bar: Progress | None = None
     tally: _Tally | None = None
     fmt = request.fmt
+    explain: list[dict[str, object]] | None = [] if request.explain else None
     if request.mode == "stdin":
         source = "stdin"
-        stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True)
+        stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True, explain=explain)
     else:
         assert root is not None
         if request.mode == "commits":
@@ -74,16 +76,16 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
             revisions = request.commits.split()
             bar = _progress_bar(root, revisions, fmt)
             tally = _Tally(bar)
-            stream = scan_commits(root, revisions, engine, tally, include)
+            stream = scan_commits(root, revisions, engine, tally, include, explain)
         elif request.mode == "files":
             from pathlib import Path
 
             source = "files"
             folder = Path(root)
-            stream = scan_files(expand(request.paths, folder), folder, engine, include)
+            stream = scan_files(expand(request.paths, folder), folder, engine, include, explain)
         else:
             source = "staged changes"
-            stream = scan_staged(root, engine, include)
+            stream = scan_staged(root, engine, include, explain)
     early.when_idle(lambda: renderer(fmt))  # while git writes, not after
     try:
         findings = list(stream)
@@ -96,6 +98,8 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
             bar.close()
         early.forget_idle()
     extra: dict[str, object] = {}
+    if explain is not None and fmt == "json":
+        extra["explain"] = explain
     if setup.baseline is not None:
         findings, extra["baselined"] = setup.accepted(findings)
     if request.verify and findings:
@@ -111,6 +115,10 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
         extra=extra,
     )
     emit(renderer(fmt)(findings, summary), request.output)
+    if explain is not None and fmt != "json":
+        from captchaai_guard.report.explain import render_explanation
+
+        sys.stderr.write(render_explanation(explain, use_color(sys.stderr)))
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 
 

@@ -34,7 +34,11 @@ def _expected(buf: bytes, keywords: tuple[bytes, ...]) -> list[bytes]:
 
 def test_keyword_set_keeps_only_the_shortest_words() -> None:
     assert KEYWORDS == (b"captcha", b"key", b"token")
-    assert Engine().required  # built from the rules
+    # The built-in rules ask for no word: every whole run of 32 is a candidate.
+    assert Engine().required == ()
+    line = b"x = '" + b"ab12" * 8 + b"'"
+    assert list(candidate_lines(line, required=Engine().required)) == [(0, len(line))]
+    assert list(candidate_lines(b"no run here " + b"ab12" * 9, required=Engine().required)) == []
 
 
 _PIECES = st.sampled_from(

@@ -1,0 +1,273 @@
+"""Evidence for and against a candidate key, as data.
+
+A candidate is a run of 32 hex characters (32 letters and digits beside a
+CaptchaAI key name) that no line rule of :mod:`captchaai_guard.rules`
+settled. :mod:`captchaai_guard.decide` weighs it with the lists below; each
+list is data, and a new word is one entry here plus one sample in
+``tests/test_evidence.py``.
+
+Names are read as words: ``captchaaiPredefinedApiKey`` is ``captchaai``,
+``predefined``, ``api``, ``key``; ``X-API-KEY`` is ``x``, ``api``, ``key``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# CaptchaAI named in text (lower-cased): its name with or without a
+# separator, and the misspellings people commit (CAPTCHAI_KEY, CAPCHAAI).
+MENTION = re.compile(r"captcha[_-]?ai|captchai(?=[_.\-\s\"'=:]|$)|capchaai", re.MULTILINE)
+
+# Words of a name that make it a key's name.
+KEY_WORDS = frozenset(
+    {
+        "key",
+        "keys",
+        "apikey",
+        "apikeys",
+        "token",
+        "tokens",
+        "secret",
+        "secrets",
+        "auth",
+        "credential",
+        "credentials",
+        "creds",
+        "clientkey",
+        "password",
+        "passwd",
+    }
+)
+
+# Words of a value's own name that say it is not a key.
+COUNTER_WORDS = frozenset(
+    {
+        # hashes and checksums
+        "md4",
+        "md5",
+        "sha",
+        "sha1",
+        "sha224",
+        "sha256",
+        "sha384",
+        "sha512",
+        "crc",
+        "crc32",
+        "digest",
+        "checksum",
+        "checksums",
+        "hash",
+        "hashes",
+        "hashed",
+        "etag",
+        "integrity",
+        "fingerprint",
+        "thumbprint",
+        "signature",
+        "hmac",
+        # identifiers
+        "uuid",
+        "guid",
+        "id",
+        "ids",
+        "uid",
+        "oid",
+        "trace",
+        "traceid",
+        "span",
+        "spanid",
+        "request",
+        "requestid",
+        "correlation",
+        "session",
+        "sessionid",
+        "sid",
+        "csrf",
+        "xsrf",
+        "nonce",
+        "salt",
+        "iv",
+        "commit",
+        "revision",
+        "rev",
+        "build",
+        "version",
+        "cache",
+        "cachekey",
+        "public",
+        "publickey",
+        # captcha parameters that are not the solver's key
+        "sitekey",
+        "site",
+        "websitekey",
+        "googlekey",
+        "gt",
+        "challenge",
+        "captchaid",
+        "task",
+        "taskid",
+    }
+)
+
+# Other services whose keys have the same shape: their name on the value's
+# own name says whose key it is (unless CaptchaAI is named there too).
+VENDOR_WORDS = frozenset(
+    {
+        "tmdb",
+        "themoviedb",
+        "moviedb",
+        "omdb",
+        "openweather",
+        "openweathermap",
+        "owm",
+        "weather",
+        "mailgun",
+        "datadog",
+        "dd",
+        "mixpanel",
+        "pusher",
+        "algolia",
+        "sendgrid",
+        "newrelic",
+        "segment",
+        "amplitude",
+        "bugsnag",
+        "rollbar",
+        "sentry",
+        "stripe",
+        "twilio",
+        "google",
+        "youtube",
+        "firebase",
+        "github",
+        "gitlab",
+        "slack",
+        "discord",
+        "telegram",
+        "aws",
+        "azure",
+        "openai",
+        "shopify",
+        "spotify",
+        "imgur",
+        "giphy",
+        "newsapi",
+        "alphavantage",
+        "coinmarketcap",
+        "etherscan",
+        "infura",
+        "mapbox",
+        "unsplash",
+        "pexels",
+        "pixabay",
+        "lastfm",
+        "steam",
+        "twitch",
+        "virustotal",
+        "shodan",
+        "ipinfo",
+        "ipstack",
+        "rapidapi",
+        "yelp",
+        "hubspot",
+        "mailchimp",
+        "postmark",
+        "heap",
+        "optimizely",
+        "launchdarkly",
+        "intercom",
+        "zendesk",
+        "recaptcha",
+        "hcaptcha",
+        "turnstile",
+        "geetest",
+    }
+)
+
+# Words a name is made of that say nothing (``value="..."``, ``const``): the
+# name before them is the value's own name.
+TRANSPARENT_WORDS = frozenset(
+    {
+        "value",
+        "val",
+        "default",
+        "data",
+        "string",
+        "str",
+        "new",
+        "const",
+        "let",
+        "var",
+        "static",
+        "readonly",
+        "final",
+        "private",
+        "protected",
+        "internal",
+        "export",
+        "set",
+        "setx",
+        "env",
+        "environ",
+        "getenv",
+        "get",
+        "fetch",
+        "or",
+        "return",
+        "b",
+        "r",
+        "f",
+        "u",
+        "rb",
+        "br",
+        "fr",
+        "rf",
+    }
+)
+
+# Values published as examples (SDK and API documentation) and well-known
+# test vectors (digests of "", "a", "abc", "password" ...): never a key.
+DOCUMENTED_VALUES = frozenset(
+    {
+        "1abc234de56fab7c89012d34e56fa7b8",  # 2captcha's documentation
+        "1a2b3c4d5e6f7890abcdef1234567890",  # CaptchaAI's documentation
+        "d41d8cd98f00b204e9800998ecf8427e",  # md5("")
+        "0cc175b9c0f1b6a831c399e269772661",  # md5("a")
+        "900150983cd24fb0d6963f7d28e17f72",  # md5("abc")
+        "f96b697d7cb7938d525a2f31aaf161d0",  # md5("message digest")
+        "c3fcd3d76192e4007dfb496cca67e13b",  # md5("a".."z")
+        "9e107d9d372bb6826bd81d3542a419d6",  # md5 of the quick brown fox
+        "5f4dcc3b5aa765d61d8327deb882cf99",  # md5("password")
+        "5d41402abc4b2a76b9719d911017c592",  # md5("hello")
+        "5eb63bbbe01eeed093cb22bb8f5acdc3",  # md5("hello world")
+        "098f6bcd4621d373cade4e832627b4f6",  # md5("test")
+        "e10adc3949ba59abbe56e057f20f883e",  # md5("123456")
+        "31d6cfe0d16ae931b73c59d7e0c089c0",  # md4("") / NTLM("")
+    }
+)
+
+# Files whose 32-hex values are checksums, object ids and GUIDs by format:
+# lockfiles, checksum lists, Unity/Xcode/Visual Studio project files, source maps.
+COUNTER_PATH = re.compile(
+    r"(?:^|/)(?:[^/]*\.lock|package-lock\.json|npm-shrinkwrap\.json|pnpm-lock\.ya?ml|go\.sum|[^/]*\.sum"
+    r"|(?:sha(?:1|224|256|384|512)?|md5)sums?(?:\.txt)?|checksums?(?:\.txt|\.json)?"
+    r"|[^/]*\.(?:md5|sha1|sha256|sha512|meta|pbxproj|sln|csproj|vbproj|fsproj|vcxproj|filters"
+    r"|xcscheme|xcworkspacedata|resx|snap|map|asset|prefab|unity|mat|controller))$",
+    re.IGNORECASE,
+)
+
+# A line that is an entry of a checksum list (``<hex>  file`` or ``<hex> *file``).
+CHECKSUM_LINE = re.compile(r"^\s*[0-9a-fA-F]{32}\s+\*?[^\s=:,;\"']+\s*$")
+
+# CSV-like files: the header names a cell's column.
+TABLE_PATH = re.compile(r"\.(?:csv|tsv|psv)$", re.IGNORECASE)
+
+# Printable runs of a binary file (what ``strings`` shows), at least this long.
+BINARY_RUN = re.compile(rb"[\x20-\x7e]{4,}")
+# Binary files that are images, media, archives or fonts: compressed bytes,
+# no text to read.
+QUIET_BINARY_PATH = re.compile(
+    r"\.(?:png|jpe?g|gif|bmp|ico|webp|tiff?|psd|mp[34]|m4a|wav|ogg|flac|avi|mov|mkv|webm"
+    r"|zip|gz|tgz|bz2|xz|7z|rar|jar|war|whl|egg|apk|ipa|woff2?|ttf|otf|eot|pdf)$",
+    re.IGNORECASE,
+)

@@ -1,0 +1,337 @@
+"""A scan's candidates in, its findings out.
+
+Every source (the staged diff, a commit range, files, a diff on standard
+input) hands the :class:`Judge` the candidate lines of a file, then the
+file's end with a way to read the file's new content. The judge:
+
+* reports what the line rules of the engine find (those that need
+  CaptchaAI named in the file wait for the file's end);
+* decides every run the rules left open from the evidence
+  (:mod:`captchaai_guard.decide`): on the line where it can, else at the
+  file's end, with the file's text;
+* looks, at the end of a file that names CaptchaAI, for keys written as two
+  quoted halves, and, in a file git calls binary, for keys beside a
+  CaptchaAI key name in its printable runs;
+* at the end of the scan, reports every other occurrence of a value it
+  reported (the same key again).
+
+``explain`` (a list) collects one record per candidate: where it is, the
+key masked, the decision and the evidence for and against.
+"""
+
+from __future__ import annotations
+
+from captchaai_guard import decide
+from captchaai_guard.engine import Engine, Match, Open, mentions_captchaai
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from captchaai_guard.findings import Commit, Finding
+    from captchaai_guard.rules import Rule
+
+    ReadText = Callable[[], "decide.FileText | None"]
+
+
+_HELD_TEXT = 1000  # characters of a held line kept around its value
+
+
+class _Held:
+    """An occurrence of a value that was not reported (yet)."""
+
+    __slots__ = ("column", "commit", "lineno", "path", "text")
+
+    def __init__(self, path: str, lineno: int, column: int, text: str, commit: Commit | None) -> None:
+        self.path = path
+        self.lineno = lineno
+        self.column = column
+        self.text = text
+        self.commit = commit
+
+
+class _Pending:
+    """What a file left for its end: rule matches that need CaptchaAI named
+    in the file, and open runs that need the lines around them."""
+
+    __slots__ = ("matches", "opened")
+
+    def __init__(self) -> None:
+        self.matches: list[tuple[Match, int, str]] = []
+        self.opened: list[tuple[Open, int, str]] = []
+
+
+class Judge:
+    """Decides the candidates of one scan (see the module docstring)."""
+
+    def __init__(self, engine: Engine, explain: list[dict[str, object]] | None = None) -> None:
+        self.engine = engine
+        self.explain = explain
+        self.reported: set[str] = set()
+        self.held: dict[str, list[_Held]] = {}
+        self.pending: dict[tuple[str, str | None], _Pending] = {}
+        self.where: set[tuple[str, str | None, int, str]] = set()  # (path, commit, line, value) reported
+
+    # -- lines -----------------------------------------------------------
+    def line(self, path: str, lineno: int, text: str, commit: Commit | None = None) -> Iterator[Finding]:
+        """The findings settled by one candidate line of ``path``."""
+        matches, opened = self.engine.examine(path, text)
+        for match in matches:
+            if match.needs_file_context:
+                self._pending(path, commit).matches.append((match, lineno, text))
+            else:
+                yield self._report(
+                    match.rule, match.secret, path, lineno, match.column, text, commit, matches
+                )
+                self._explain(path, lineno, match.column, match.secret, True, match.rule.id, [], [])
+        evidence = self.engine.decided.get("evidence")
+        for candidate in opened:
+            value = candidate.value
+            if value in self.reported:
+                repeat = self.engine.decided.get("repeat")
+                if repeat is not None:
+                    yield self._report(repeat, value, path, lineno, candidate.column, text, commit, matches)
+                    self._explain(
+                        path, lineno, candidate.column, value, True, repeat.id, ["reported before"], []
+                    )
+                continue
+            verdict = None
+            if evidence is not None:
+                verdict = decide.judge_line(value, candidate.variant, candidate.start, candidate.end)
+            if verdict is None:
+                self._pending(path, commit).opened.append((candidate, lineno, text))
+            elif verdict.report and evidence is not None:
+                yield self._report(evidence, value, path, lineno, candidate.column, text, commit, matches)
+                self._explain(path, lineno, candidate.column, value, True, evidence.id, verdict.for_, [])
+            else:
+                self._hold(value, path, lineno, candidate.column, text, commit)
+                self._explain(
+                    path, lineno, candidate.column, value, False, None, verdict.for_, verdict.against
+                )
+
+    # -- files -----------------------------------------------------------
+    def file_end(
+        self,
+        path: str,
+        commit: Commit | None,
+        read: ReadText | None,
+        mentions: bool = False,
+        binary: bytes | None = None,
+        old_lines: Callable[[], set[str]] | None = None,
+    ) -> Iterator[Finding]:
+        """Settle what ``path`` left pending. ``read`` gives its new
+        content (None: unknown); ``mentions``: the diff already showed
+        CaptchaAI named in it; ``binary``: the content of a file git calls
+        binary; ``old_lines``: the lines the file had before (a line among
+        them was not added)."""
+        if binary is not None:
+            yield from self._binary(path, commit, binary)
+        pending = self.pending.pop((path, commit.sha if commit else None), None)
+        if pending is None and not mentions:
+            return
+        ctx = read() if read is not None else None
+        talks = mentions or (ctx is not None and ctx.talks)
+        if pending is not None:
+            for match, lineno, text in pending.matches:
+                if talks:
+                    yield self._report(match.rule, match.secret, path, lineno, match.column, text, commit, [])
+                self._explain(
+                    path,
+                    lineno,
+                    match.column,
+                    match.secret,
+                    talks,
+                    match.rule.id,
+                    ["the file talks to CaptchaAI"] if talks else [],
+                    [] if talks else ["the file does not talk to CaptchaAI"],
+                )
+            for candidate, lineno, text in pending.opened:
+                yield from self._decide_open(candidate, lineno, text, path, commit, ctx, talks)
+        if talks and ctx is not None:
+            yield from self._split(path, commit, ctx, old_lines)
+
+    def _decide_open(
+        self,
+        candidate: Open,
+        lineno: int,
+        text: str,
+        path: str,
+        commit: Commit | None,
+        ctx: decide.FileText | None,
+        talks: bool,
+    ) -> Iterator[Finding]:
+        evidence = self.engine.decided["evidence"]
+        value = candidate.value
+        if value in self.reported:
+            return  # (held: reported again at the end)
+        if ctx is None:
+            ctx = decide.FileText(path, {lineno: text}, talks)
+        verdict = decide.judge_in_file(value, candidate.variant, candidate.start, lineno, ctx)
+        if verdict.report:
+            yield self._report(evidence, value, path, lineno, candidate.column, text, commit, [])
+        else:
+            self._hold(value, path, lineno, candidate.column, text, commit)
+        self._explain(
+            path,
+            lineno,
+            candidate.column,
+            value,
+            verdict.report,
+            evidence.id if verdict.report else None,
+            verdict.for_,
+            verdict.against,
+        )
+
+    def _split(
+        self, path: str, commit: Commit | None, ctx: decide.FileText, old_lines: Callable[[], set[str]] | None
+    ) -> Iterator[Finding]:
+        evidence = self.engine.decided.get("evidence")
+        if evidence is None:
+            return
+        text = "\n".join(line for line in _all_lines(ctx))
+        old: set[str] | None = None
+        for lineno, column, key in decide.split_keys(text):
+            line = ctx.line(lineno) or ""
+            if decide.judge_value(key) is not None:
+                continue
+            if old_lines is not None:
+                if old is None:
+                    old = old_lines()
+                if line in old:
+                    continue  # (not an added line)
+            if (path, commit.sha if commit else None, lineno, key) in self.where:
+                continue
+            yield self._report(evidence, key, path, lineno, column, line, commit, [])
+            self._explain(path, lineno, column, key, True, evidence.id, ["two quoted halves of one key"], [])
+
+    def _binary(self, path: str, commit: Commit | None, data: bytes) -> Iterator[Finding]:
+        from captchaai_guard import evidence as lists
+
+        rule = self.engine.decided.get("binary")
+        if rule is None or lists.QUIET_BINARY_PATH.search(path):
+            return
+        for key, around in decide.binary_keys(data, self._strong):
+            yield self._report(rule, key, path, 1, 1, around, commit, [])
+            self._explain(path, 1, 1, key, True, rule.id, ["a CaptchaAI key name beside it"], [])
+
+    def _strong(self, around: str) -> bool:
+        """A CaptchaAI key name, or a CaptchaAI URL's ``key=``, in ``around``."""
+        lowered = around.lower()
+        if "captchaai.com" in lowered and "key=" in lowered:
+            return True
+        return any(decide.is_key_name(name) for name in decide._IDENT.findall(around))
+
+    def forget(self, path: str, commit: Commit | None) -> None:
+        """Drop what ``path`` left pending (a path the scan leaves out)."""
+        self.pending.pop((path, commit.sha if commit else None), None)
+
+    # -- the end ---------------------------------------------------------
+    def finish(self) -> Iterator[Finding]:
+        """Every held occurrence of a value reported somewhere in the scan."""
+        repeat = self.engine.decided.get("repeat")
+        if repeat is None:
+            return
+        for value in list(self.held):
+            if value not in self.reported:
+                continue
+            for held in self.held.pop(value):
+                yield self._report(
+                    repeat, value, held.path, held.lineno, held.column, held.text, held.commit, []
+                )
+                self._explain(
+                    held.path,
+                    held.lineno,
+                    held.column,
+                    value,
+                    True,
+                    repeat.id,
+                    ["reported elsewhere in the scan"],
+                    [],
+                )
+
+    # -- helpers ---------------------------------------------------------
+    def _pending(self, path: str, commit: Commit | None) -> _Pending:
+        key = (path, commit.sha if commit else None)
+        found = self.pending.get(key)
+        if found is None:
+            found = self.pending[key] = _Pending()
+        return found
+
+    def _hold(
+        self, value: str, path: str, lineno: int, column: int, text: str, commit: Commit | None
+    ) -> None:
+        if len(text) > _HELD_TEXT:  # (a minified line: keep what a report would show of it)
+            cut = max(0, column - 1 - _HELD_TEXT // 2)
+            text = text[cut : cut + _HELD_TEXT]  # (the column stays the line's)
+        self.held.setdefault(value, []).append(_Held(path, lineno, column, text, commit))
+
+    def _report(
+        self,
+        rule: Rule,
+        secret: str,
+        path: str,
+        lineno: int,
+        column: int,
+        text: str,
+        commit: Commit | None,
+        matches: list[Match],
+    ) -> Finding:
+        from captchaai_guard.findings import Finding, mask
+
+        self.reported.add(secret)
+        self.where.add((path, commit.sha if commit else None, lineno, secret))
+        for other in matches:  # every other key of the line is masked in this finding's line
+            if other.secret != secret:
+                text = text.replace(other.secret, mask(other.secret))
+        return Finding(
+            rule_id=rule.id,
+            description=rule.description,
+            path=path,
+            line=lineno,
+            column=column,
+            secret=secret,
+            line_text=text,
+            commit=commit,
+            remediation=rule.remediation,
+        )
+
+    def _explain(
+        self,
+        path: str,
+        lineno: int,
+        column: int,
+        value: str,
+        report: bool,
+        rule_id: str | None,
+        for_: list[str],
+        against: list[str],
+    ) -> None:
+        if self.explain is None:
+            return
+        from captchaai_guard.findings import mask
+
+        self.explain.append(
+            {
+                "path": path,
+                "line": lineno,
+                "column": column,
+                "masked": mask(value),
+                "reported": report,
+                "rule_id": rule_id,
+                "for": list(for_),
+                "against": list(against),
+            }
+        )
+
+
+def _all_lines(ctx: decide.FileText) -> Iterator[str]:
+    number = 1
+    while True:
+        line = ctx.line(number)
+        if line is None:
+            return
+        yield line
+        number += 1
+
+
+__all__ = ["Judge", "mentions_captchaai"]
