@@ -312,10 +312,9 @@ def install_hook(
         edited = current is None or not unedited(current)
         if edited and not force:
             raise GuardError(
-                f"{hook} was written by captchaai-guard but edited since; installing again would "
-                f"drop those edits: move them to {backup.name} (run before the scan) or another "
-                f"hook, or run 'captchaai-guard install --force' (keeps the edited hook as "
-                f"{hook.name}{EDITED_SUFFIX})"
+                f"{hook} was written by captchaai-guard and edited since; installing again would "
+                "drop those edits: keep them in another file, or run 'captchaai-guard install --force', "
+                f"which saves the edited hook as {hook.name}{EDITED_SUFFIX} first"
             )
         chain = backup.exists() and _chains(hook) and not force
         text = render_hook(hook_type, python, chain)
@@ -323,6 +322,8 @@ def install_hook(
             return f"captchaai-guard {hook_type} hook already installed at {hook}"
         if edited:
             notes.append(_keep_edited(hook))
+        if force and backup.exists() and _chains(hook):
+            notes.append(f"the previous hook {backup.name} no longer runs (--force)")
         _write_executable(hook, text)
         message = f"captchaai-guard {hook_type} hook updated at {hook}" + (
             f" (runs {backup.name} first)" if chain else ""
@@ -432,7 +433,10 @@ def _each_repository(hook_type: str, action: Callable[[Path], str], verb: str) -
     Return the messages and the errors."""
     from captchaai_guard import gitio
 
-    top = gitio.repo_root()
+    try:
+        top = gitio.repo_root()
+    except GuardError as exc:
+        raise GuardError(f"--recurse-submodules needs a work tree: {exc}") from None
     modules = submodules(top)
     targets = [("", top)] + [(f"submodule {m.name}: ", m.path) for m in modules if m.checked_out]
     messages: list[str] = []
@@ -471,9 +475,12 @@ def _submodule_note(hook_type: str) -> str | None:
         return None
     if not bare:
         return None
-    noun = "submodule has" if len(bare) == 1 else f"{len(bare)} submodules have"
+    if len(bare) == 1:
+        what, inside = f"the submodule {bare[0].name} has", "it"
+    else:
+        what, inside = f"{len(bare)} submodules have", "them"
     return (
-        f"note: {noun} no {hook_type} hook; commits made inside them are not checked: "
+        f"note: {what} no {hook_type} hook, so commits made inside {inside} are not checked: "
         "run 'captchaai-guard install --recurse-submodules'"
     )
 
