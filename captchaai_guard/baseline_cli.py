@@ -28,11 +28,11 @@ def baseline(config_path: str | None, output: str | None) -> None:
     from captchaai_guard import baseline as store
     from captchaai_guard import gitio
     from captchaai_guard.scan import scan_files
+    from captchaai_guard.scan_run import tracked_files
 
     root = gitio.repo_root()
     setup = load_settings(root, config_path, no_baseline=True)  # a baseline records everything
-    files = [root / name for name in gitio.tracked_files(root)]
-    present = [path for path in files if path.is_file()]
+    present = tracked_files(root)  # what scan --files reads
     findings = list(scan_files(present, root, setup.engine, setup.include))
     target = output or str(root / store.BASELINE_FILE)
     if target != "-":

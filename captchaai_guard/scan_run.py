@@ -151,13 +151,9 @@ def expand(paths: Sequence[str], root: Path) -> list[Path]:
     """Files named on the command line; directories expand to their files."""
     from pathlib import Path
 
-    from captchaai_guard import gitio
 
     if not paths:
-        # Symlinks (their target is not content), submodules and files
-        # missing from the work tree are not files to read.
-        tracked = (root / p for p in gitio.tracked_files(root))
-        return [p for p in tracked if not p.is_symlink() and p.is_file()]
+        return tracked_files(root)
     result: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -174,3 +170,18 @@ def expand(paths: Sequence[str], root: Path) -> list[Path]:
         else:
             raise GuardError(f"no such file or directory: {raw}")
     return result
+
+
+def tracked_files(root: Path) -> list[Path]:
+    """The tracked files of the work tree at ``root`` and, recursively, of its
+    checked-out submodules (``git ls-files --recurse-submodules``: each
+    submodule's own index), as paths under ``root``.
+
+    Symlinks (their target is not content), gitlinks of submodules that are
+    not checked out and files missing from the work tree are not files to read."""
+    from captchaai_guard import gitio
+
+    out = gitio.run(["ls-files", "-z", "--cached", "--recurse-submodules"], cwd=root)
+    names = dict.fromkeys(p for p in out.split(b"\0") if p)  # an unmerged path is listed per stage
+    tracked = (root / p.decode("utf-8", "surrogateescape") for p in names)
+    return [p for p in tracked if not p.is_symlink() and p.is_file()]

@@ -217,3 +217,27 @@ def test_project_config_runs_its_own_hook(checkout: Checkout, tmp_path: Path) ->
     run = pre_commit(copy, "run", "--all-files", env=dict(os.environ, PATH=path))
     assert run.code == 0, run.output
     assert "captchaai-guard" in run.output and "Passed" in run.output
+
+
+def test_submodule_with_its_own_config_blocks_its_commits(
+    repo: Repo, checkout: Checkout, tmp_path: Path
+) -> None:
+    """The framework's hook in a submodule: the submodule's own config and
+    `pre-commit install` inside it (the superproject's hook never sees its files)."""
+    origin = Repo(tmp_path / "origin")
+    origin.path.mkdir()
+    origin.git("init", "-q", "-b", "main")
+    origin.stage("lib.txt", "lib\n")
+    origin.commit("lib")
+    repo.stage("README.md", "hello\n")
+    repo.commit("top")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(origin.path), "vendor/lib")
+    inner = Repo(repo.path / "vendor" / "lib")
+    use_config(inner, checkout)
+    inner.commit("config")
+    assert pre_commit(inner, "install").code == 0
+    key = fake_key()
+    inner.stage("app.py", key_line(key))
+    proc = subprocess.run(["git", "commit", "-m", "key"], cwd=inner.path, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"***{key[-4:]}" in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
