@@ -172,6 +172,16 @@ def check_baseline_options(baseline_path: str | None, no_baseline: bool) -> None
         raise click.UsageError("choose one of --baseline, --no-baseline")
 
 
+def report_specs(values: Sequence[str]) -> tuple[tuple[str, str | None], ...]:
+    """``--report`` values as ``(format, file or None)``; a bad one is a usage error."""
+    from captchaai_guard.report import parse_report
+
+    try:
+        return tuple(parse_report(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--report'") from None
+
+
 def optional_root() -> Path | None:
     """The repository root, or None outside a repository (``--stdin`` works anywhere)."""
     from captchaai_guard import gitio
@@ -198,6 +208,14 @@ def optional_root() -> Path | None:
 @format_option("text", "json", "sarif", "github")
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option(
+    "--report",
+    "reports",
+    metavar="FORMAT[:FILE]",
+    multiple=True,
+    callback=lambda ctx, param, values: report_specs(values),
+    help="Also write the same findings as FORMAT to FILE (stdout without FILE); repeatable.",
+)
+@click.option(
     "--explain",
     is_flag=True,
     help="List every candidate key (masked) with the evidence for and against it and the decision "
@@ -216,6 +234,7 @@ def scan(
     verify_timeout: float,
     fmt: str,
     output: str | None,
+    reports: tuple[tuple[str, str | None], ...],
     explain: bool,
     paths: tuple[str, ...],
 ) -> None:
@@ -226,6 +245,9 @@ def scan(
     captchaai-guard scan --commits main..HEAD every commit of a range
     captchaai-guard scan --files [PATHS...]   whole files (default: tracked files)
     git diff main... | captchaai-guard scan --stdin
+
+    One scan writes several reports of the same findings with --report, e.g.
+    --format github --report sarif:results.sarif --report json:results.json.
     """
     from captchaai_guard import gitio
     from captchaai_guard.scan_run import ScanRequest, run_scan
@@ -260,6 +282,7 @@ def scan(
         verify_timeout=verify_timeout,
         fmt=fmt,
         output=output,
+        reports=reports,
         explain=explain,
     )
     raise SystemExit(run_scan(request, root))

@@ -4,10 +4,15 @@
 the console script's quick path (:mod:`captchaai_guard.entry`) builds the
 same request for a plain ``scan`` or ``scan --commits RANGE`` and calls the
 same :func:`run_scan`, so both answer alike.
+
+One scan can write several reports of the same findings: the one
+``--format``/``--output`` names, then each ``--report FORMAT[:FILE]``
+(``ScanRequest.reports``), all before the exit code is returned.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -43,7 +48,31 @@ class ScanRequest(NamedTuple):
     verify_timeout: float = 5.0
     fmt: str = "text"
     output: str | None = None
+    reports: Sequence[tuple[str, str | None]] = ()  # more (format, file or None: stdout) of the same scan
     explain: bool = False
+
+
+def report_targets(request: ScanRequest) -> list[tuple[str, str | None]]:
+    """Every report ``request`` asks for, ``--format``/``--output`` first:
+    ``(format, file)``, the file None for standard output. At most one may go
+    to standard output and no file may be named twice (one would overwrite
+    the other); else a :class:`~captchaai_guard.errors.GuardError`."""
+    main = None if request.output in (None, "-") else request.output
+    targets = [(request.fmt, main), *request.reports]
+    on_stdout = [fmt for fmt, path in targets if path is None]
+    if len(on_stdout) > 1:
+        raise GuardError(
+            f"{len(on_stdout)} reports ({', '.join(on_stdout)}) would go to standard output: "
+            "give all but one a file (--output FILE, --report FORMAT:FILE)"
+        )
+    seen: set[str] = set()
+    for _, path in targets:
+        if path is not None:
+            name = os.path.normcase(os.path.abspath(path))
+            if name in seen:
+                raise GuardError(f"two reports would be written to {path}: give each its own file")
+            seen.add(name)
+    return targets
 
 
 def run_scan(request: ScanRequest, root: str | Path | None) -> int:
@@ -58,6 +87,7 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     # What is loaded now lives as long as the process: the collector need not
     # walk it again each time the scan's many small objects trigger it.
     gc.freeze()
+    targets = report_targets(request)  # before anything is read
     setup = settings.load(root, request.config_path, request.baseline_path, request.use_baseline)
     engine, include = setup.engine, setup.include
     stream: Iterator[Finding]
@@ -86,7 +116,7 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
         else:
             source = "staged changes"
             stream = scan_staged(root, engine, include, explain)
-    early.when_idle(lambda: renderer(fmt))  # while git writes, not after
+    early.when_idle(lambda: [renderer(f) for f, _ in targets])  # while git writes, not after
     try:
         findings = list(stream)
     except GitError as exc:
@@ -98,8 +128,6 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
             bar.close()
         early.forget_idle()
     extra: dict[str, object] = {}
-    if explain is not None and fmt == "json":
-        extra["explain"] = explain
     if setup.baseline is not None:
         findings, extra["baselined"] = setup.accepted(findings)
     if request.verify and findings:
@@ -108,14 +136,13 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
 
         url = base_url(request.verify_url, setup.config.verify_url)
         findings = verify_findings(findings, url, request.verify_timeout)
-    summary = Summary(
-        source=source,
-        color=fmt == "text" and request.output is None and use_color(sys.stdout),
-        commits=tally.seen if tally is not None else None,
-        extra=extra,
-    )
-    emit(renderer(fmt)(findings, summary), request.output)
-    if explain is not None and fmt != "json":
+    commits = tally.seen if tally is not None else None
+    for report_fmt, path in targets:  # every report written, or an error (exit 2)
+        color = report_fmt == "text" and path is None and use_color(sys.stdout)
+        shown = {**extra, "explain": explain} if explain is not None and report_fmt == "json" else extra
+        summary = Summary(source=source, color=color, commits=commits, extra=shown)
+        emit(renderer(report_fmt)(findings, summary), path)
+    if explain is not None and all(report_fmt != "json" for report_fmt, _ in targets):
         from captchaai_guard.report.explain import render_explanation
 
         sys.stderr.write(render_explanation(explain, use_color(sys.stderr)))

@@ -55,7 +55,8 @@ def test_custom_rule_from_pyproject(repo: Repo) -> None:
 
 def test_config_option_overrides_the_repository_file(repo: Repo) -> None:
     repo.write(
-        ".captchaai-guard.toml", 'disable = ["captchaai-guide-assignment", "captchaai-env-assignment", "captchaai-evidence"]\n'
+        ".captchaai-guard.toml",
+        'disable = ["captchaai-guide-assignment", "captchaai-env-assignment", "captchaai-evidence"]\n',
     )
     other = repo.write("elsewhere/guard.toml", CUSTOM)
     repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\nmyco_token = "{token()}"\n')

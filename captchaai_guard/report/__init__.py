@@ -17,6 +17,19 @@ if TYPE_CHECKING:
 FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
 
 
+def parse_report(spec: str) -> tuple[str, str | None]:
+    """``FORMAT`` or ``FORMAT:FILE`` (``scan --report``) -> ``(format, file)``;
+    the file is None for standard output (no file, or ``-``). Raises
+    ValueError for an unknown format or an empty file name."""
+    fmt, colon, path = spec.partition(":")
+    if fmt not in FORMATS:
+        choices = ", ".join(FORMATS)
+        raise ValueError(f"unknown report format {fmt!r}: use FORMAT or FORMAT:FILE, FORMAT one of {choices}")
+    if colon and not path:
+        raise ValueError(f"no file after {fmt!r}: use {fmt}:FILE, or {fmt} alone for standard output")
+    return fmt, None if path in ("", "-") else path
+
+
 def isatty(stream: object) -> bool:
     check = getattr(stream, "isatty", None)
     return bool(check and check())
