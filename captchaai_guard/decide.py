@@ -61,15 +61,16 @@ def words(name: str) -> list[str]:
 
 
 def names_captchaai(name: str) -> bool:
-    """``name`` (any spelling) names CaptchaAI."""
-    flat = re.sub(r"[\s._\-:$@]", "", name.lower())
-    return evidence.MENTION.search(flat) is not None
+    """``name`` (any spelling: ``CaptchaAI``, ``captcha.ai``, ``CAPTCHAI_KEY``) names CaptchaAI."""
+    lowered = name.lower()
+    if evidence.MENTION.search(lowered) is not None:
+        return True
+    return evidence.MENTION.search(re.sub(r"[\s._\-:$@]", "", lowered)) is not None
 
 
 def is_key_name(name: str) -> bool:
     """A CaptchaAI key's name: CaptchaAI and a key word in one name."""
-    flat = re.sub(r"[\s._\-:$@]", "", name.lower())
-    return evidence.MENTION.search(flat) is not None and _KEYISH.search(flat) is not None
+    return names_captchaai(name) and _KEYISH.search(name.lower()) is not None
 
 
 class Verdict:

@@ -120,11 +120,9 @@ def test_the_same_value_is_reported_everywhere_in_the_scan(repo: Repo) -> None:
 
 def test_split_keys_are_joined(repo: Repo) -> None:
     key, other = fake_key(), fake_key()
-    repo.stage(
-        "split.py",
-        CALLS
-        + f'API = (\n    "{key[:16]}"\n    "{key[16:]}"\n)\nJOINED = "".join(["{other[:16]}", "{other[16:]}"])\n',
-    )
+    implicit = f'API = (\n    "{key[:16]}"\n    "{key[16:]}"\n)\n'
+    joined = f'JOINED = "".join(["{other[:16]}", "{other[16:]}"])\n'
+    repo.stage("split.py", CALLS + implicit + joined)
     assert _located(_findings(repo)) == {
         ("split.py", 3, "***" + key[-4:]),
         ("split.py", 6, "***" + other[-4:]),

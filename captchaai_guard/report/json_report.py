@@ -39,7 +39,9 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
     by_rule: dict[str, int] = {}
     for f in findings:
         by_rule[f.rule_id] = by_rule.get(f.rule_id, 0) + 1
-    doc = {
+    extra = dict(summary.extra)
+    explain = extra.pop("explain", None)  # (scan --explain: every candidate, beside the findings)
+    doc: dict[str, object] = {
         "tool": "captchaai-guard",
         "version": __version__,
         "source": summary.source,
@@ -49,7 +51,9 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
             "by_rule": by_rule,
             "files": len({f.path for f in findings}),
             "commits_scanned": summary.commits,
-            **summary.extra,
+            **extra,
         },
     }
+    if explain is not None:
+        doc["explain"] = explain
     return jsontext.dumps(doc) + "\n"
