@@ -22,6 +22,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,13 +33,25 @@ HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from corpus import Corpus, Planted, git_env, history_corpus, small_corpus, staged_corpus  # noqa: E402
+from corpus import (  # noqa: E402
+    Corpus,
+    Planted,
+    git,
+    git_env,
+    history_corpus,
+    small_corpus,
+    staged_corpus,
+    tree_history_corpus,
+    tree_staged_corpus,
+)
 
 MB = 1 << 20
 GIT_DIFF = ["git", "diff", "--cached", "--no-color", "--no-ext-diff", "--unified=0"]
 GIT_LOG = ["git", "log", "-p", "--all", "--unified=0"]
 TARGETS = {"small": 2.0, "staged": 1.5, "history": 1.5, "rss_mb": 100.0}
 EDITED = 0.2  # the share of lines edited in the "edited files" workload
+PR_COMMITS = 100  # the pull-request-sized range: the last commits of a history
+SITE_KEYS = 8  # commits of the site-packages history that each add a fake key line
 # git-secrets patterns: the three patterns of the CaptchaAI guide, as ERE.
 GIT_SECRETS_PATTERNS = (
     "CAPTCHAAI_API_KEY[[:space:]]*=[[:space:]]*[\"'][a-f0-9]{32}",
@@ -165,9 +178,11 @@ def fmt_s(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def expect_keys(planted: Sequence[Planted]) -> Callable[[Run], str | None]:
-    """Check a JSON report: exit 1 and every planted key at its place."""
+def expect_keys(planted: Sequence[Planted], absent: Sequence[Planted] = ()) -> Callable[[Run], str | None]:
+    """Check a JSON report: exit 1 and every planted key at its place (and
+    none of the ``absent`` ones: keys planted outside a scanned range)."""
     want = {(p.path, p.line, p.masked) for p in planted}
+    unwanted = {(p.path, p.line, p.masked) for p in absent}
 
     def check(run: Run) -> str | None:
         expected_code = 1 if want else 0
@@ -180,6 +195,9 @@ def expect_keys(planted: Sequence[Planted]) -> Callable[[Run], str | None]:
         missing = want - got
         if missing:
             return f"{len(missing)} of {len(want)} planted keys not found, e.g. {sorted(missing)[:3]}"
+        extra = unwanted & got
+        if extra:
+            return f"{len(extra)} keys planted outside the range reported, e.g. {sorted(extra)[:3]}"
         return None
 
     return check
@@ -313,6 +331,27 @@ def peer_commands(
     return cmds
 
 
+def pr_base(repo: Path, commits: int) -> tuple[str, int] | None:
+    """A pull request's base: the nearest first-parent ancestor of HEAD with
+    at least ``commits`` commits on top (merges bring more than one), and
+    how many there are; None when the history is shorter."""
+    chain = git(repo, "rev-list", "--first-parent", "HEAD").decode().split()
+
+    def on_top(index: int) -> int:
+        return int(git(repo, "rev-list", "--count", f"{chain[index]}..HEAD").decode())
+
+    low, high = 1, len(chain) - 1
+    if high < 1 or on_top(high) < commits:
+        return None
+    while low < high:  # on_top grows with the index
+        middle = (low + high) // 2
+        if on_top(middle) >= commits:
+            high = middle
+        else:
+            low = middle + 1
+    return chain[low], on_top(low)
+
+
 # --- the benchmark -----------------------------------------------------------------------------
 
 
@@ -331,7 +370,7 @@ def ratio(cmd: Command, base: Command) -> float | None:
     return cmd.median() / base.median()
 
 
-def markdown(rows: Sequence[Row], rss: dict[str, object] | None) -> str:
+def markdown(rows: Sequence[Row], rss: dict[str, object] | None, notes: Sequence[str] = ()) -> str:
     out = [
         "| workload | command | median | ratio | target | CPU | CPU ratio |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -359,7 +398,25 @@ def markdown(rows: Sequence[Row], rss: dict[str, object] | None) -> str:
             f"(target ≤ {TARGETS['rss_mb']:.0f} MB {ok}); {rss['tree_mb']:.1f} MB including its git "
             f"children; `git diff --cached` alone: {rss['git_mb']:.1f} MB."
         )
+    for note in notes:
+        out += ["", note]
     return "\n".join(out)
+
+
+def site_note(corpus: Corpus, root: Path, whole: bool) -> str:
+    """What the site-packages corpus is and holds (it varies between machines)."""
+    st = corpus.stats
+    sample = "all its text files" if whole else "a sample of its text files"
+    return (
+        f"Site-packages corpus: `{root}`, {sample}: {st['source_files']:,} files, "
+        f"{st['source_bytes'] / MB:.1f} MB, {st['lines']:,} lines ({st['binary_files']:,} binary files of "
+        f"{st['binary_bytes'] / MB:.1f} MB, `__pycache__` and links left out), in {corpus.commits} commits. "
+        f"They hold {st['hex32_runs']:,} runs of exactly 32 hex digits standing whole "
+        f"(on {st['hex32_lines']:,} lines), {st['long_hex_runs']:,} longer hex runs, "
+        f"{st['key_token_lines']:,} lines holding \"key\" or \"token\" (any case) and "
+        f"{st['hex32_key_token_lines']:,} lines holding both; the {len(corpus.planted)} planted key lines "
+        "come on top."
+    )
 
 
 def machine() -> dict[str, object]:
@@ -428,7 +485,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="give up on a peer run after this many seconds "
                              "(default: 120; at most 10 with --quick)")
     parser.add_argument("--no-own-history", action="store_true",
-                        help="skip the history of this project's own repository")
+                        help="skip the history (and the last 100 commits) of this project's own repository")
+    parser.add_argument("--site-packages", type=Path,
+                        help="folder of real files for the site-packages workloads (default: the "
+                             "site-packages (purelib) of the interpreter running this script)")
+    parser.add_argument("--site-commits", type=int,
+                        help="commits the site-packages history is split into (default: 200; 150 with "
+                             "--quick; more than 100 for the pull-request range)")
+    parser.add_argument("--site-mb", type=float,
+                        help="take a sample of about this many MB of the site-packages "
+                             "(default: all of it; 8 with --quick)")
     return parser.parse_args(argv)
 
 
@@ -532,8 +598,78 @@ def main(argv: Sequence[str] | None = None) -> int:
             extra = {"commits": corpus_or_none.commits, "planted": len(corpus_or_none.planted)}
         rows.append(Row(label, base, subjects, TARGETS["history"], extra))
 
+    # (d) real code: a virtualenv's site-packages as a history, staged at once,
+    # and the last commits of that history as a pull request's range
+    site_root: Path = (args.site_packages or Path(sysconfig.get_paths()["purelib"])).absolute()
+    site_commits = args.site_commits or (150 if quick else 200)
+    site_mb = args.site_mb if args.site_mb is not None else (8.0 if quick else None)
+    site_max = int(site_mb * MB) if site_mb is not None else None
+    site_name = f"site{site_commits}-{'all' if site_mb is None else f'{site_mb:g}mb'}"
+    log(f"building site-packages history and staged corpus of {site_root} ...")
+    site = tree_history_corpus(work, site_root, args.seed, commits=site_commits, keys=SITE_KEYS,
+                               max_bytes=site_max, name=f"{site_name}-history")
+    site_staged = tree_staged_corpus(work, site_root, args.seed, commits=site_commits, keys=SITE_KEYS,
+                                     max_bytes=site_max, name=f"{site_name}-staged")
+    notes = [site_note(site, site_root, site_mb is None)]
+    site_extra: dict[str, object] = {"root": str(site_root), "files": site.files, "bytes": site.size,
+                                     "planted": len(site.planted), "stats": site.stats}
+
+    label = f"history: site-packages ({site.commits} commits)"
+    setup_peers(site.path, peers)
+    base = Command("git log -p --all --unified=0", GIT_LOG, site.path)
+    subjects = [Command("captchaai-guard scan --commits --all",
+                        [*scan, "--commits", "--all", "--format", "json"], site.path,
+                        expect_keys(site.planted), capture=True)]
+    subjects += peer_commands("history", site.path, peers, work, peer_timeout, peer_runs)
+    log(f"{label}:")
+    measure([base, *subjects], reps(5, 3), env, log)
+    rows.append(Row(label, base, subjects, None, {**site_extra, "commits": site.commits}))
+
+    label = f"staged site-packages ({site_staged.size / MB:.0f} MB, {site_staged.files:,} files)"
+    setup_peers(site_staged.path, peers)
+    base = Command("git diff --cached --unified=0", GIT_DIFF, site_staged.path)
+    subjects = [Command("captchaai-guard scan", [*scan, "--format", "json"], site_staged.path,
+                        expect_keys(site_staged.planted), capture=True)]
+    subjects += peer_commands("staged", site_staged.path, peers, work, peer_timeout, peer_runs)
+    log(f"{label}:")
+    measure([base, *subjects], reps(7, 3), env, log)
+    rows.append(Row(label, base, subjects, None, site_extra))
+
+    # A pull request as the GitHub Action scans it: --commits BASE..HEAD.
+    ranges: list[tuple[str, Path, Sequence[Planted] | None, Sequence[Planted]]] = []
+    if site.commits > PR_COMMITS:
+        first = site.commits - PR_COMMITS
+        inside = [p for p in site.planted if p.commit is not None and p.commit >= first]
+        outside = [p for p in site.planted if p not in inside]
+        ranges.append((f"PR range: site-packages, last {PR_COMMITS} of {site.commits} commits",
+                       site.path, inside, outside))
+    else:
+        log(f"PR range skipped: the site-packages history has {site.commits} commits, "
+            f"not more than {PR_COMMITS}")
+    if not args.no_own_history:
+        ranges.append(("PR range: this project", PROJECT, None, ()))
+    for label, path, keys_in, keys_out in ranges:
+        found = pr_base(path, PR_COMMITS)
+        if found is None:
+            log(f"{label}: skipped (no base with {PR_COMMITS} commits on top)")
+            continue
+        base_id, count = found
+        if keys_in is None:
+            label += f", {count} commits"
+        span = f"{base_id}..{git(path, 'rev-parse', 'HEAD').decode().strip()}"
+        base = Command("git log -p BASE..HEAD --unified=0", ["git", "log", "-p", "--unified=0", span], path)
+        check = expect_keys(keys_in, keys_out) if keys_in is not None else expect_code(0, 1)
+        subjects = [Command("captchaai-guard scan --commits BASE..HEAD",
+                            [*scan, "--commits", span, "--format", "json"], path, check, capture=True)]
+        log(f"{label} ({span}, {count} commits):")
+        measure([base, *subjects], reps(5, 3), env, log)
+        extra = {"range": span, "commits": count}
+        if keys_in is not None:
+            extra["planted"] = len(keys_in)
+        rows.append(Row(label, base, subjects, None, extra))
+
     planted_total = sum(int(str(r.extra.get("planted", 0))) for r in rows)
-    table = markdown(rows, rss)
+    table = markdown(rows, rss, notes)
     info = machine()
     header = (f"Machine: {info['cpu']}, {info['cpus']} CPUs, Python {info['python']}, {info['git']}, "
               f"load average {start_load} at the start, {info['load_average_1min']} at the end; "
