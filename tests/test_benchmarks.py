@@ -120,6 +120,19 @@ def test_content_stats_counts_hex_runs_and_keyword_lines() -> None:
                      "key_token_lines": 2, "hex32_key_token_lines": 1}
 
 
+def test_split_gives_every_commit_about_equal_bytes() -> None:
+    def split(sizes: list[int], commits: int) -> list[list[int]]:
+        files = [corpus.TreeFile(f"f{i:02d}", b"x" * size) for i, size in enumerate(sizes)]
+        return [list(r) for r in corpus._split(files, commits)]
+
+    assert split([100] * 12, 4) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert split([100] * 12, 5) == [[0, 1, 2], [3, 4], [5, 6, 7], [8, 9], [10, 11]]
+    assert split([1000, 1, 1, 1], 3) == [[0], [1], [2, 3]]  # a large file: still a file per commit
+    assert split([1, 1, 1, 1000], 3) == [[0, 1], [2], [3]]
+    assert split([5, 5], 4) == [[0], [1]]  # fewer files than commits
+    assert split([0, 0, 0], 2) == [[0], [1, 2]]
+
+
 def _commits(path: Path) -> list[str]:
     return corpus.git(path, "rev-list", "--reverse", "HEAD").decode().split()
 
