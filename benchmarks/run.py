@@ -1,6 +1,8 @@
 """Benchmark captchaai-guard against git itself (and, with --peers, other scanners).
 
-Builds deterministic repositories in benchmarks/work/, runs every command
+Builds deterministic repositories in benchmarks/work/ (generated text, and
+real code: a virtualenv's site-packages as a history, staged, and as a pull
+request's range of 100 commits), runs every command
 side by side in the same session (interleaved, after a warm-up run), and
 reports medians and ratios as a markdown table; the raw figures go to
 benchmarks/results/<timestamp>.json. Every run of the scanner must find
@@ -467,7 +469,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Benchmark captchaai-guard side by side with git (and peer scanners).",
     )
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (1 MB, 5 MB, 300 commits) and few repeats: under a minute")
+                        help="small sizes (1 MB, 5 MB, 300 commits, 8 MB of site-packages) and few repeats: "
+                             "under a minute")
     parser.add_argument("--peers", action="store_true",
                         help="also run git-secrets, detect-secrets and secretlint where installed")
     parser.add_argument("--repeats", type=int, help="timed runs per command (default: per workload)")
@@ -495,7 +498,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--site-mb", type=float,
                         help="take a sample of about this many MB of the site-packages "
                              "(default: all of it; 8 with --quick)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.site_packages is not None and not args.site_packages.is_dir():
+        parser.error(f"--site-packages: {args.site_packages} is not a folder")
+    if args.site_commits is not None and args.site_commits < 1:
+        parser.error("--site-commits must be at least 1")
+    if args.site_mb is not None and args.site_mb <= 0:
+        parser.error("--site-mb must be more than 0")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -606,10 +616,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     site_max = int(site_mb * MB) if site_mb is not None else None
     site_name = f"site{site_commits}-{'all' if site_mb is None else f'{site_mb:g}mb'}"
     log(f"building site-packages history and staged corpus of {site_root} ...")
-    site = tree_history_corpus(work, site_root, args.seed, commits=site_commits, keys=SITE_KEYS,
-                               max_bytes=site_max, name=f"{site_name}-history")
-    site_staged = tree_staged_corpus(work, site_root, args.seed, commits=site_commits, keys=SITE_KEYS,
-                                     max_bytes=site_max, name=f"{site_name}-staged")
+    try:
+        site = tree_history_corpus(work, site_root, args.seed, commits=site_commits, keys=SITE_KEYS,
+                                   max_bytes=site_max, name=f"{site_name}-history")
+        site_staged = tree_staged_corpus(work, site_root, args.seed, commits=site_commits, keys=SITE_KEYS,
+                                         max_bytes=site_max, name=f"{site_name}-staged")
+    except RuntimeError as exc:  # no text files there, or git failed
+        raise SystemExit(f"benchmark failed: site-packages workloads: {exc}") from None
     notes = [site_note(site, site_root, site_mb is None)]
     site_extra: dict[str, object] = {"root": str(site_root), "files": site.files, "bytes": site.size,
                                      "planted": len(site.planted), "stats": site.stats}

@@ -27,6 +27,18 @@ def test_help() -> None:
     assert "--quick" in proc.stdout and "--peers" in proc.stdout
 
 
+def test_bad_site_packages_options_are_one_line_errors(tmp_path: Path) -> None:
+    for args, message in (
+        (["--site-packages", str(tmp_path / "missing")], "is not a folder"),
+        (["--site-mb", "0"], "--site-mb must be more than 0"),
+        (["--site-commits", "0"], "--site-commits must be at least 1"),
+    ):
+        proc = subprocess.run([sys.executable, str(BENCH / "run.py"), *args, "--work", str(tmp_path / "w")],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 2 and message in proc.stderr.splitlines()[-1]
+        assert "Traceback" not in proc.stderr and not (tmp_path / "w").exists()
+
+
 def _digest(root: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
