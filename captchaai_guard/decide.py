@@ -121,28 +121,64 @@ def judge_value(value: str) -> Verdict | None:
     return None
 
 
+def _role(name: str) -> str:
+    """What a name says of the value it names: ``"counter"`` (a hash, an id,
+    another service's key), ``"captchaai"`` (a CaptchaAI key's name),
+    ``"key"`` (a key's name, made only of key and role words) or
+    ``"other"`` (a name of something else: ``REDIS_PASSWORD``, ``expected``)."""
+    if _counter(name) is not None:
+        return "counter"
+    if is_key_name(name) or names_captchaai(name):
+        return "captchaai"
+    last = re.split(r"\.|::", name)[-1]  # (cfg.key, self.api_key: the field's own name)
+    if all(
+        w in evidence.KEY_WORDS or w in evidence.ROLE_WORDS or w in evidence.TRANSPARENT_WORDS or w.isdigit()
+        for w in words(last)
+    ):
+        return "key"
+    return "other"
+
+
+def _named(names: list[str]) -> str | None:
+    """The name that names a value (the nearest of ``names``), if any: a
+    name of one or two characters (minified code) names nothing."""
+    for name in names:
+        if len(name) > 2:
+            return name
+    return None
+
+
+def _verdict(role: str, name: str, where: str) -> Verdict | None:
+    """The verdict a name gives (None: a key's name, for the file to confirm)."""
+    if role == "counter":
+        return Verdict(False, against=[f"{where} {name!r} says {_counter(name)!r}"])
+    if role == "captchaai":
+        return Verdict(True, for_=[f"{where} {name!r} names CaptchaAI"])
+    if role == "other":
+        return Verdict(False, against=[f"{where} {name!r} names something else"])
+    return None
+
+
 def judge_line(value: str, text: str, start: int, end: int) -> Verdict | None:
     """Steps 1-3 for the candidate ``text[start:end]`` (``value``): a final
     verdict, or None when the lines around it and the file must decide."""
     verdict = judge_value(value)
     if verdict is not None:
         return verdict
-    names = own_names(text, start)
-    hex_value = _HEX.fullmatch(value) is not None
-    if names:
-        word = _counter(names[0])
-        if word is not None:
-            return Verdict(False, against=[f"its name {names[0]!r} says {word!r}"])
-        if is_key_name(names[0]) or (hex_value and names_captchaai(names[0])):
-            return Verdict(True, for_=[f"its name {names[0]!r} names CaptchaAI"])
+    name = _named(own_names(text, start))
+    role = _role(name) if name is not None else None
+    if role in ("counter", "captchaai"):
+        return _verdict(role, name, "its name")  # type: ignore[arg-type]
     if evidence.CHECKSUM_LINE.match(text):
         return Verdict(False, against=["a checksum list entry"])
-    if not hex_value:
+    if _HEX.fullmatch(value) is None:
         # Letters beyond hex: only a CaptchaAI key name right before it makes a key of it.
         return Verdict(False, against=["not hex, and no CaptchaAI key name before it"])
-    for name in _names_on_line(text, start, end):
-        if names_captchaai(name):
-            return Verdict(True, for_=[f"CaptchaAI named on the line ({name!r})"])
+    for other in _names_on_line(text, start, end):
+        if is_key_name(other) or (role is None and names_captchaai(other)):
+            return Verdict(True, for_=[f"CaptchaAI named on the line ({other!r})"])
+    if role == "other":
+        return _verdict(role, name, "its name")  # type: ignore[arg-type]
     return None
 
 
@@ -217,44 +253,39 @@ def _column_header(ctx: FileText, text: str, start: int) -> str | None:
     return cells[index].strip().strip("\"'") if index < len(cells) else None
 
 
+_INTRODUCES = ("=", ":", "=>", "(", "[", "{", ",")  # a line ending so gives its name to the next
+
+
 def judge_in_file(value: str, text: str, start: int, lineno: int, ctx: FileText) -> Verdict:
-    """Steps 4-5 for an open candidate that :func:`judge_line` left open."""
+    """Steps 4-5 for an open candidate that :func:`judge_line` left open:
+    the nearest name that names it (its own, a CSV column's header, the
+    previous line's, the enclosing block's) decides, and the file confirms."""
     for_: list[str] = []
-    names = own_names(text, start)
-    if not names and evidence.TABLE_PATH.search(ctx.path):
-        header = _column_header(ctx, text, start)
-        if header:
-            names = [header]
-            word = _counter(header)
-            if word is not None:
-                return Verdict(False, against=[f"its column {header!r} says {word!r}"])
-            if names_captchaai(header):
-                return Verdict(True, for_=[f"its column {header!r} names CaptchaAI"])
-    if not names:
+    name = _named(own_names(text, start))
+    where = "its name"
+    if name is None and evidence.TABLE_PATH.search(ctx.path):
+        name, where = _column_header(ctx, text, start), "its column"
+    if name is None:
         previous = _previous(ctx, lineno)
         if previous is not None:
-            line = previous[1]
-            before = own_names(line, len(line))
-            if before:
-                word = _counter(before[0])
-                if word is not None:
-                    return Verdict(False, against=[f"the name before it, {before[0]!r}, says {word!r}"])
-                if names_captchaai(before[0]):
-                    return Verdict(True, for_=[f"the name before it, {before[0]!r}, names CaptchaAI"])
-                if is_key_name(line) or any(w in evidence.KEY_WORDS for w in words(before[0])):
-                    for_.append(f"the name before it, {before[0]!r}, is a key's name")
-    indent = len(_INDENT.match(text).group())  # type: ignore[union-attr]
-    for opener in _ancestors(ctx, lineno, indent):
-        block = own_names(opener, len(opener))
-        if not block:
-            continue
-        word = _counter(block[0])
-        if word is not None:
-            return Verdict(False, against=[f"its block {block[0]!r} says {word!r}"])
-        if names_captchaai(block[0]):
-            return Verdict(True, for_=[f"its block {block[0]!r} names CaptchaAI"])
-        if any(w in evidence.KEY_WORDS for w in words(block[0])):
-            for_.append(f"its block {block[0]!r} is named for keys")
+            line = previous[1].rstrip()
+            if any(is_key_name(other) for other in _IDENT.findall(line)):
+                return Verdict(True, for_=["a CaptchaAI key name on the line before it"])
+            if line.endswith(_INTRODUCES):
+                name, where = _named(own_names(line, len(line))), "the name before it"
+    if name is None:
+        indent = len(_INDENT.match(text).group())  # type: ignore[union-attr]
+        for opener in _ancestors(ctx, lineno, indent):
+            name = _named(own_names(opener, len(opener)))
+            if name is not None:
+                where = "its block"
+                break
+    if name is not None:
+        role = _role(name)
+        verdict = _verdict(role, name, where)
+        if verdict is not None:
+            return verdict
+        for_.append(f"{where} {name!r} is a key's name")
     if evidence.COUNTER_PATH.search(ctx.path):
         return Verdict(False, for_=for_, against=["a lockfile, checksum or project file"])
     if ctx.talks:
@@ -283,11 +314,16 @@ def split_keys(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def binary_keys(data: bytes, strong: Callable[[str], bool]) -> list[tuple[str, str]]:
+def identifiers(text: str) -> list[str]:
+    """The names written in ``text``."""
+    return _IDENT.findall(text)
+
+
+def binary_keys(data: bytes, strong: Callable[[str, str], bool]) -> list[tuple[str, str]]:
     """``(key, context)`` of the keys in the printable runs of binary
     ``data`` (what ``strings`` shows) that stand beside a CaptchaAI key name
-    or a CaptchaAI URL's ``key=``: ``strong(context)`` decides, on the runs
-    around the key joined by spaces."""
+    or a CaptchaAI URL's ``key=``: ``strong(context, key)`` decides, on the
+    runs around the key joined by spaces."""
     runs = [m.group().decode("ascii") for m in evidence.BINARY_RUN.finditer(data)]
     found: list[tuple[str, str]] = []
     for index, run in enumerate(runs):
@@ -296,7 +332,7 @@ def binary_keys(data: bytes, strong: Callable[[str], bool]) -> list[tuple[str, s
             if judge_value(key) is not None or any(key == seen for seen, _ in found):
                 continue
             around = " ".join(runs[max(0, index - 3) : index + 4])
-            if m.group("name") or strong(around):
+            if m.group("name") or strong(around, key):
                 found.append((key, around))
     return found
 

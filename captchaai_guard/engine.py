@@ -213,7 +213,9 @@ class Engine:
         opened = [
             Open(value, variant, start, end, text.find(value) + 1)
             for value, variant, start, end in runs
-            if value not in seen and self.decided
+            if value not in seen
+            and self.decided
+            and not any(p.search(value) or p.search(text) for p in self.allow)
         ]
         return found, opened
 

@@ -21,6 +21,8 @@ key masked, the decision and the evidence for and against.
 
 from __future__ import annotations
 
+import re
+
 from captchaai_guard import decide
 from captchaai_guard.engine import Engine, Match, Open, mentions_captchaai
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     ReadText = Callable[[], "decide.FileText | None"]
 
 
+_URL_KEY = re.compile(r"captchaai\.com[^\s\"'<>]{0,200}[?&](?:client)?key=", re.IGNORECASE)
 _HELD_TEXT = 1000  # characters of a held line kept around its value
 
 
@@ -98,16 +101,16 @@ class Judge:
             verdict = None
             if evidence is not None:
                 verdict = decide.judge_line(value, candidate.variant, candidate.start, candidate.end)
-            if verdict is None:
+            if verdict is None and evidence is not None:
                 self._pending(path, commit).opened.append((candidate, lineno, text))
-            elif verdict.report and evidence is not None:
+            elif verdict is not None and verdict.report and evidence is not None:
                 yield self._report(evidence, value, path, lineno, candidate.column, text, commit, matches)
                 self._explain(path, lineno, candidate.column, value, True, evidence.id, verdict.for_, [])
             else:
                 self._hold(value, path, lineno, candidate.column, text, commit)
-                self._explain(
-                    path, lineno, candidate.column, value, False, None, verdict.for_, verdict.against
-                )
+                if verdict is not None:  # (None: no evidence rule to decide it)
+                    reasons = verdict.for_, verdict.against
+                    self._explain(path, lineno, candidate.column, value, False, None, *reasons)
 
     # -- files -----------------------------------------------------------
     def file_end(
@@ -214,12 +217,11 @@ class Judge:
             yield self._report(rule, key, path, 1, 1, around, commit, [])
             self._explain(path, 1, 1, key, True, rule.id, ["a CaptchaAI key name beside it"], [])
 
-    def _strong(self, around: str) -> bool:
-        """A CaptchaAI key name, or a CaptchaAI URL's ``key=``, in ``around``."""
-        lowered = around.lower()
-        if "captchaai.com" in lowered and "key=" in lowered:
+    def _strong(self, around: str, key: str) -> bool:
+        """A CaptchaAI key name in ``around``, or ``key`` as a CaptchaAI URL's ``key=``."""
+        if _URL_KEY.search(around) and f"key={key}" in around:
             return True
-        return any(decide.is_key_name(name) for name in decide._IDENT.findall(around))
+        return any(decide.is_key_name(name) for name in decide.identifiers(around))
 
     def forget(self, path: str, commit: Commit | None) -> None:
         """Drop what ``path`` left pending (a path the scan leaves out)."""

@@ -115,8 +115,13 @@ def check(data: bytes, engine: Engine, rng: random.Random) -> None:
         raise AssertionError(f"block size {block} changed the parse")
     text = data.decode("utf-8", "replace") + (to_text_bytes(data) or b"").decode("utf-8", "replace")
     for finding in [*scan_diff(engine, io.BytesIO(data)), *scan_content(engine, "x.py", data)]:
-        if len(finding.secret) != 32 or finding.secret not in text:
+        if len(finding.secret) != 32 or not _written(finding.secret, text):
             raise AssertionError("a reported secret is not in the input")
+
+
+def _written(secret: str, text: str) -> bool:
+    """``secret`` is in ``text`` whole, or as two halves (a split key)."""
+    return secret in text or any(secret[:cut] in text and secret[cut:] in text for cut in range(8, 25))
 
 
 def main() -> int:

@@ -18,7 +18,9 @@ regex = 'myco_token\\s*=\\s*"(?P<secret>[A-Za-z0-9_-]{20})"'
 keywords = ["myco_token"]
 """
 # The two rules that see `CAPTCHAAI_API_KEY = "<key>"` in a Python file.
-DISABLE_ASSIGNMENT = 'disable = ["captchaai-guide-assignment", "captchaai-env-assignment"]\n'
+DISABLE_ASSIGNMENT = (
+    'disable = ["captchaai-guide-assignment", "captchaai-env-assignment", "captchaai-evidence"]\n'
+)
 CLIENT_WITHOUT_ENV = (
     "import requests\n\n"
     "def submit(key, image):\n"

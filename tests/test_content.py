@@ -6,10 +6,14 @@ from __future__ import annotations
 from tests.conftest import Repo, fake_key
 
 
-def test_binary_file_is_skipped(repo: Repo) -> None:
+def test_binary_file_is_read_for_strong_names_only(repo: Repo) -> None:
     key = fake_key()
-    repo.stage("blob.bin", b"\x00\x01\x02" + f"CAPTCHAAI_API_KEY={key}\n".encode() + b"\x00" * 64)
+    repo.stage("blob.bin", b"\x00\x01\x02" + f"API_KEY={key}  # captchaai\n".encode() + b"\x00" * 64)
     assert repo.run("scan").code == 0
+    repo.stage("blob.bin", b"\x00\x01\x02" + f"CAPTCHAAI_API_KEY={key}\n".encode() + b"\x00" * 64)
+    result = repo.run("scan")
+    assert result.code == 1 and "blob.bin:1:1: captchaai-binary" in result.out
+    assert key not in result.out
 
 
 def test_utf16_with_bom_is_scanned(repo: Repo) -> None:

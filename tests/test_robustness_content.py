@@ -86,10 +86,13 @@ def test_five_megabyte_single_line(repo: Repo) -> None:
 
 
 def test_nul_bytes_mean_binary(repo: Repo) -> None:
+    """A NUL byte makes a file binary: only its printable runs beside a
+    CaptchaAI key name are read (reported at line 1), weak context is not."""
     key_line = f"CAPTCHAAI_API_KEY={fake_key()}\n".encode()
     repo.stage("early.bin", b"\x00\x01" + key_line)
     repo.stage("nul_line.bin", b"header\n" + b"x\x00y\n" + key_line)
-    _everywhere(repo, set())
+    repo.stage("weak.bin", b"\x00\x01" + f"api_key={fake_key()}  # ocr.captchaai.com\n".encode())
+    _everywhere(repo, {("early.bin", 1), ("nul_line.bin", 1)})
 
 
 def test_git_lfs_pointers_are_not_keys(repo: Repo) -> None:
