@@ -83,9 +83,9 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLO
 
 # What reading a file found: (its bytes are the staged blob's, a NUL byte in
 # the first SNIFF bytes, its size, its candidate lines as (line number, text),
-# it starts with a UTF-16 byte-order mark).
-Read = tuple[bool, bool, int, list[tuple[int, bytes]], bool]
-_UNREAD: Read = (False, False, 0, [], False)
+# it starts with a UTF-16 byte-order mark, it names CaptchaAI).
+Read = tuple[bool, bool, int, list[tuple[int, bytes]], bool, bool]
+_UNREAD: Read = (False, False, 0, [], False, False)
 _UTF16 = (b"\xff\xfe", b"\xfe\xff")
 # Edited files are read to spare git their diff only where few of them hold
 # a candidate line: judged on the first this many bytes of them.
@@ -280,6 +280,7 @@ class _Whole:
                 continue
             file = DiffFile(change.name, change.name)
             file.new_blob = change.blob
+            file.mentions = self.found[index][5] if index in self.found else False
             if verdict == "binary":
                 file.binary = True
             else:
@@ -384,26 +385,42 @@ class _Whole:
             if rest:
                 lines.feed(rest, 0, len(rest))
             same = seen == size and digest.hexdigest() == change.blob
-            return same, b"\0" in head, size, lines.found, head.startswith(_UTF16)
+            return same, b"\0" in head, size, lines.found, head.startswith(_UTF16), lines.mentions
         except OSError:
             return _UNREAD
         finally:
             os.close(fd)
 
 
+def names_captchaai(buf: bytes, start: int, end: int) -> bool:
+    """``buf[start:end]`` names CaptchaAI (``captchaai``, ``CaptchaAI``,
+    ``CAPTCHA_AI``, ``captcha-ai``): a few searches in C, no copy."""
+    for word in (b"aptcha", b"APTCHA"):
+        pos = buf.find(word, start, end)
+        while pos != -1:
+            tail = buf[pos + 6 : pos + 9].lower()
+            if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
+                return True
+            pos = buf.find(word, pos + 6, end)
+    return False
+
+
 class _Lines:
     """The candidate lines of one file, fed in whole-line pieces, with their
     line numbers; lines are counted only up to the last candidate."""
 
-    __slots__ = ("candidates", "found", "lineno", "tail")
+    __slots__ = ("candidates", "found", "lineno", "mentions", "tail")
 
     def __init__(self, candidates: dict[str, object]) -> None:
         self.candidates = candidates
         self.found: list[tuple[int, bytes]] = []
+        self.mentions = False  # CaptchaAI named (as the diff parser's DiffFile.mentions)
         self.lineno = 1  # of the line at the start of ``tail``
         self.tail: tuple[bytes, int, int] | None = None  # lines not counted yet
 
     def feed(self, buf: bytes, start: int, end: int) -> None:
+        if not self.mentions:
+            self.mentions = names_captchaai(buf, start, end)
         cursor = start
         for line_start, line_end in candidate_lines(buf, start, end, **self.candidates):  # type: ignore[arg-type]
             if self.tail is not None:
@@ -449,15 +466,16 @@ def _unchanged_by_keys(found: Read) -> bool:
     """True when an edited file read here cannot add a finding: its staged
     bytes hold no candidate line, and however git shows it (its changed
     lines, or as binary: the whole new content, where only a UTF-16 file
-    reads differently) none would be one."""
-    same, nul, _, lines, wide = found
-    return same and not nul and not wide and not lines
+    reads differently) none would be one; nor two quoted halves of one (it
+    does not name CaptchaAI)."""
+    same, nul, _, lines, wide, mentions = found
+    return same and not nul and not wide and not lines and not mentions
 
 
 def _verdict(found: Read, attribute: bytes | None, limit: int | None) -> str:
     """How git shows a file read here: ``text`` (its lines are added lines),
     ``binary``, or ``git`` (git is asked)."""
-    same, nul, size, _, _ = found
+    same, nul, size, _, _, _ = found
     if not same or attribute is None or limit is None:
         return "git"
     if attribute == b"unset":

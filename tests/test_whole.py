@@ -258,3 +258,18 @@ def test_the_console_script_on_a_large_staged_diff(repo: Repo) -> None:
         assert found[path]["line"] == (4001 if path.startswith("src/") else 1 if path == "edited.py" else 2)
         assert found[path]["masked"] == "***" + key[-4:]
     assert not any(key in result.out for key in planted.values())
+
+
+def test_halves_of_a_key_in_files_read_here_are_found_as_by_git(repo: Repo) -> None:
+    """A file read from the work tree that names CaptchaAI is read for a key
+    written as two quoted halves, as git's diff of it is; an edited one too
+    where its changed lines name CaptchaAI."""
+    key, other = fake_key(), fake_key()
+    repo.stage("old.py", "# captchaai client\nx = 1\n")
+    repo.commit()
+    repo.stage("added.py", f'# ocr.captchaai.com\nAPI = "{key[:16]}" + "{key[16:]}"\n')
+    repo.stage("old.py", f'# captchaai client\nx = 1\nAPI = "{other[:12]}" "{other[12:]}"  # captchaai\n')
+    repo.stage("plain.py", "".join(f"value_{i} = compute({i})\n" for i in range(500)))
+    here = _read_here(repo)
+    assert here == _by_git(repo)
+    assert {(f.path, f.line, f.secret) for f in here} == {("added.py", 2, key), ("old.py", 3, other)}
