@@ -32,6 +32,7 @@ _RUN = b"a" * 32
 _EXACT = b" " + _RUN + b" "
 _ESCAPED = b" " + _RUN + b"a "
 _PERCENT = b" " + _RUN + b"aa "
+_PERCENT_TWICE = b" " + _RUN + b"aaaa "  # %253D<key>
 _WINDOW = 29_000
 _SPACE = 0x20
 _BACKSLASH = 0x5C
@@ -156,7 +157,10 @@ def _required_lines(
     if buf.find(b"%", start, end) != -1:
         # Percent-encoded text: ``%3D<key>`` reads as ``=<key>`` to the engine.
         encoded = [
-            at for at in _whole_runs(mapped, _PERCENT, start, end) if at > start and buf[at - 1] == 0x25
+            at
+            for needle in (_PERCENT, _PERCENT_TWICE)
+            for at in _whole_runs(mapped, needle, start, end)
+            if at > start and buf[at - 1] == 0x25
         ]
         if encoded:
             hits = sorted(hits + encoded)

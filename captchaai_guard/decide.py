@@ -1,28 +1,33 @@
 """Decide whether a candidate key is a CaptchaAI key, from evidence.
 
-The line rules of :mod:`captchaai_guard.rules` settle the syntaxes they
-name. Every other 32-character run that stands whole on an added line is an
-*open* candidate, decided here in steps, each a named piece of evidence
-(the lists are data, in :mod:`captchaai_guard.evidence`):
+The line rules of :mod:`captchaai_guard.rules` find the syntaxes they name;
+every other 32-character run that stands whole on an added line is an
+*open* candidate. Both are weighed here, in steps, each a named piece of
+evidence (the word lists are data, in :mod:`captchaai_guard.evidence`):
 
-1. the value: a placeholder or a published example is no key;
-2. its own name (the nearest name before it on its line, e.g. ``sitekey``,
-   ``md5``, ``OPENWEATHER_KEY``): a hash, id or captcha-parameter word, or
-   another service's name, says it is not a CaptchaAI key;
-3. a CaptchaAI name on the line (``captchaai_api_key_reserve``,
-   ``("captchaai", "<key>")``, ``CAPTCHAI_KEY``): it is one;
-4. the lines around it: the name on the previous line (``key=`` then the
-   key; ``- name: CAPTCHAAI_API_KEY`` then ``value: <key>``), the names of
-   the enclosing list, dict or block (``CAPTCHAAI_KEYS = [``), a CSV
-   column's header: counter-evidence there says no, a CaptchaAI name yes;
+1. the value: a placeholder or a published example is no key, nor a value
+   glued into a longer token (``app-<md5>.js``, ``key-<hex>``, ``***<hex>``);
+2. another service: a name on the line, a block around it, the host of the
+   URL it sits in or the file's own name that names another service
+   (``OPENWEATHER_API_KEY``, ``twocaptcha:``, ``provider="capmonster"``,
+   ``datadog.yaml``) says it is that service's key;
+3. its own name: the nearest name before it on its line (a CSV column's
+   header, an SQL ``INSERT``'s column): a hash, id or captcha-parameter word
+   (``sitekey``, ``md5``, ``task_id``) says no, a CaptchaAI name yes, a name
+   of something else (``REDIS_PASSWORD``) no;
+4. the lines around it: without a name of its own, the name on the line
+   before it (``key=`` then the key; ``- name: CAPTCHAAI_API_KEY`` then
+   ``value: ...``) or the name of the enclosing list, dict or block
+   (``CAPTCHAAI_KEYS = [``): counter-evidence there says no, a CaptchaAI
+   name or a key's name yes;
 5. the file: a lockfile, checksum list or project file says no; a file
-   that talks to CaptchaAI (names it anywhere, or in its path) says yes for
-   32 hex characters.
+   that talks to CaptchaAI confirms a key's name, or a value with no name
+   at all.
 
-Steps 1-3 need only the line (:func:`judge_line`); 4-5 need the file
-(:func:`judge_in_file`), read only for files that hold an open candidate.
-The scan adds one more (:class:`Decider`): once a value is reported, every
-other occurrence of it in the scan is reported too.
+:func:`judge_line` takes the steps the line settles; :func:`judge_in_file`
+the rest, with the file's text. The scan adds the last one
+(:mod:`captchaai_guard.judge`): once a value is reported, every other
+occurrence of it in the scan is reported too.
 """
 
 from __future__ import annotations
@@ -37,10 +42,18 @@ if TYPE_CHECKING:
 
 _IDENT = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@]*(?:(?:[.\-]|::)[A-Za-z_$@][A-Za-z0-9_$@]*)*")
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_SEPARATORS = re.compile(r"[._\-:$@]+")
+_FLAT = re.compile(r"[\s._\-:$@]")
 _HEX = re.compile(r"[0-9a-fA-F]{32}")
+_LOWALNUM = re.compile(r"[0-9a-z]{32}")
 _KEYISH = re.compile(r"key|token|secret|auth|cred|pass")
 _INDENT = re.compile(r"[ \t]*")
-_ITEM = re.compile(r"""\s*(?:["'`\-]|[0-9a-fA-F]{32})""")  # a line that is an item of a list
+# A line that is an item of a list: a value alone (quoted or not), a YAML
+# "- item", a tuple.
+_ITEM = re.compile(r"""\s*(?:-\s|\(|["'`][^"'`:=]*["'`]\s*[,\]})]*\s*$|[0-9A-Za-z]{32}\b)""")
+_INSERT = re.compile(r"insert\s+into\s+([\w.\"`\[\]]+)\s*\(([^)]*)\)\s*values", re.IGNORECASE)
+_HASH_WORD = re.compile(r"(?:sha|crc|md|blake|xxh)\d+\w*|md5\w*")  # sha256sum, md5hash, crc32
+_GLUE = "-._/:*"  # a value after one of these, itself after a letter or digit, is part of a token
 _LOOK_BACK = 40  # lines searched for the enclosing block
 _NAME_WINDOW = 160  # characters before a value searched for its names
 
@@ -50,7 +63,7 @@ def words(name: str) -> list[str]:
     ``captchaai``, ``api``, ``key``, ``2`` (a run of capitals stays whole,
     so ``CaptchaAIKey`` is ``captcha``, ``ai``, ``key``)."""
     out: list[str] = []
-    for part in re.split(r"[._\-:$@]+", name):
+    for part in _SEPARATORS.split(name):
         if not part:
             continue
         if part.islower() or part.isupper() or part.isdigit():
@@ -60,17 +73,29 @@ def words(name: str) -> list[str]:
     return out
 
 
+def _bare(word: str) -> str:
+    """``word`` without trailing digits (``var1``, ``key2``), unless all digits."""
+    stripped = word.rstrip("0123456789")
+    return stripped or word
+
+
 def names_captchaai(name: str) -> bool:
-    """``name`` (any spelling: ``CaptchaAI``, ``captcha.ai``, ``CAPTCHAI_KEY``) names CaptchaAI."""
+    """``name`` (any spelling: ``CaptchaAI``, ``captcha.ai``, ``CAPTCHAI_KEY``)
+    names CaptchaAI (and not noCaptchaAI)."""
     lowered = name.lower()
     if evidence.MENTION.search(lowered) is not None:
         return True
-    return evidence.MENTION.search(re.sub(r"[\s._\-:$@]", "", lowered)) is not None
+    return evidence.MENTION.search(_FLAT.sub("", lowered)) is not None
 
 
 def is_key_name(name: str) -> bool:
     """A CaptchaAI key's name: CaptchaAI and a key word in one name."""
     return names_captchaai(name) and _KEYISH.search(name.lower()) is not None
+
+
+def identifiers(text: str) -> list[str]:
+    """The names written in ``text``."""
+    return _IDENT.findall(text)
 
 
 class Verdict:
@@ -87,71 +112,97 @@ class Verdict:
         return f"Verdict(report={self.report}, for={self.for_}, against={self.against})"
 
 
-def own_names(text: str, start: int) -> list[str]:
-    """The names before ``text[start:]`` on its line, nearest first, words
-    that say nothing (``value``, ``const``, ``b``) left out."""
+def _known(word: str) -> bool:
+    return (
+        word in evidence.COUNTER_WORDS
+        or word in evidence.KEY_WORDS
+        or word in evidence.ROLE_WORDS
+        or word in evidence.VENDOR_WORDS
+    )
+
+
+def _value_like(token: str) -> bool:
+    """A token that is a value, not a name (another key, a long id)."""
+    return len(token) >= 20 and token.isalnum() and any(ch.isdigit() for ch in token)
+
+
+def own_name(text: str, start: int) -> tuple[str | None, bool]:
+    """The name of the value at ``text[start:]``: the nearest name before it
+    on its line that says something (``value``, ``const``, ``b`` say
+    nothing; another value is no name), and whether it is called
+    (``Client("<key>")``). A short name of one or two characters that is no
+    known word (minified code, ``eu:``) names nothing: ``(None, False)``."""
     before = text[max(0, start - _NAME_WINDOW) : start]
-    found = [m.group() for m in _IDENT.finditer(before)]
-    return [name for name in reversed(found) if not all(w in evidence.TRANSPARENT_WORDS for w in words(name))]
+    for m in reversed(list(_IDENT.finditer(before))):
+        name = m.group()
+        if _value_like(name):
+            continue
+        found = words(name)
+        if all(_bare(w) in evidence.TRANSPARENT_WORDS for w in found):
+            continue
+        if len(name) <= 2 and not _known(name.lower()):
+            return None, False
+        return name, before[m.end() :].lstrip().startswith("(")
+    return None, False
 
 
 def _counter(name: str) -> str | None:
-    """The word of ``name`` that says its value is no CaptchaAI key."""
-    found = words(name)
-    for word in found:
+    """The word of ``name`` that says its value is no CaptchaAI key: a
+    hash, id or captcha-parameter word."""
+    for word in words(name):
         if (
             word in evidence.COUNTER_WORDS
             or (word.endswith("s") and word[:-1] in evidence.COUNTER_WORDS)
-            or word.startswith(("sha", "md5", "crc"))
+            or _HASH_WORD.fullmatch(word) is not None
         ):
             return word
-    if not names_captchaai(name):
-        for word in found:
-            if word in evidence.VENDOR_WORDS:
-                return word
     return None
 
 
-def judge_value(value: str) -> Verdict | None:
-    """Step 1: a value that is never a key."""
-    if filters.drop(value):
-        return Verdict(False, against=["placeholder value"])
-    if value.lower() in evidence.DOCUMENTED_VALUES:
-        return Verdict(False, against=["published example value"])
+def service(name: str) -> str | None:
+    """The other service ``name`` names (``OPENWEATHER_API_KEY``,
+    ``twoCaptchaKey``, ``capmonster``), unless it names CaptchaAI."""
+    if names_captchaai(name):
+        return None
+    flat = _FLAT.sub("", name.lower())
+    for solver in evidence.OTHER_SOLVERS:
+        if solver in flat:
+            return solver
+    for word in words(name):
+        if word in evidence.VENDOR_WORDS:
+            return word
     return None
 
 
 def _role(name: str) -> str:
     """What a name says of the value it names: ``"counter"`` (a hash, an id,
-    another service's key), ``"captchaai"`` (a CaptchaAI key's name),
-    ``"key"`` (a key's name, made only of key and role words) or
-    ``"other"`` (a name of something else: ``REDIS_PASSWORD``, ``expected``)."""
+    a captcha parameter), ``"service"`` (another service's),
+    ``"captchaai"`` (a CaptchaAI key's name), ``"key"`` (a key's name, made
+    only of key and role words) or ``"other"`` (a name of something else:
+    ``REDIS_PASSWORD``, ``expected``)."""
     if _counter(name) is not None:
         return "counter"
-    if is_key_name(name) or names_captchaai(name):
+    if service(name) is not None:
+        return "service"
+    if names_captchaai(name):
         return "captchaai"
-    last = re.split(r"\.|::", name)[-1]  # (cfg.key, self.api_key: the field's own name)
     if all(
-        w in evidence.KEY_WORDS or w in evidence.ROLE_WORDS or w in evidence.TRANSPARENT_WORDS or w.isdigit()
-        for w in words(last)
+        _bare(w) in evidence.KEY_WORDS
+        or _bare(w) in evidence.ROLE_WORDS
+        or _bare(w) in evidence.TRANSPARENT_WORDS
+        for w in words(name)
     ):
         return "key"
     return "other"
 
 
-def _named(names: list[str]) -> str | None:
-    """The name that names a value (the nearest of ``names``), if any: a
-    name of one or two characters (minified code) names nothing."""
-    for name in names:
-        if len(name) > 2:
-            return name
-    return None
-
-
-def _verdict(role: str, name: str, where: str) -> Verdict | None:
-    """The verdict a name gives (None: a key's name, for the file to confirm)."""
+def _says(role: str, name: str, where: str) -> Verdict | None:
+    """The verdict a name of ``role`` gives (None: a key's name, for the
+    file to confirm)."""
     if role == "counter":
         return Verdict(False, against=[f"{where} {name!r} says {_counter(name)!r}"])
+    if role == "service":
+        return Verdict(False, against=[f"{where} {name!r} names another service ({service(name)})"])
     if role == "captchaai":
         return Verdict(True, for_=[f"{where} {name!r} names CaptchaAI"])
     if role == "other":
@@ -159,27 +210,163 @@ def _verdict(role: str, name: str, where: str) -> Verdict | None:
     return None
 
 
-def judge_line(value: str, text: str, start: int, end: int) -> Verdict | None:
+def judge_value(value: str) -> Verdict | None:
+    """Step 1 for the value alone: a placeholder or a published example."""
+    if filters.drop(value):
+        return Verdict(False, against=["placeholder value"])
+    if value.lower() in evidence.DOCUMENTED_VALUES:
+        return Verdict(False, against=["published example value"])
+    return None
+
+
+def key_shaped(value: str) -> bool:
+    """32 hex characters, or 32 lower-case letters and digits (both seen as
+    CaptchaAI keys): what a key's name or a CaptchaAI file makes a key of."""
+    return _HEX.fullmatch(value) is not None or (
+        _LOWALNUM.fullmatch(value) is not None and sum(ch.isdigit() for ch in value) >= 2
+    )
+
+
+def _glued(text: str, start: int, end: int) -> str | None:
+    """How the value at ``text[start:end]`` is part of a longer token."""
+    before = text[start - 1] if start else ""
+    if before == "*":
+        return "shown masked (after '*')"
+    if before and before in _GLUE and start >= 2 and text[start - 2].isalnum():
+        opened = text.rfind("${", 0, start)
+        if not (before in "-:" and opened != -1 and "}" not in text[opened:start]):
+            return f"part of a longer token (after {before!r})"
+        # (else a default: ${CAPTCHAAI_KEY:-<key>}, ${captchaai.api-key:<key>})
+    if text[end : end + 1] == "." and re.match(r"\.[A-Za-z][A-Za-z0-9]{0,5}(?![A-Za-z0-9])", text[end:]):
+        return "part of a file name"
+    if text[end : end + 1] == "@":
+        return "the user part of a URL"
+    return None
+
+
+def _url_host(text: str, start: int) -> str | None:
+    """The host of the URL the value at ``text[start:]`` is part of (the
+    nearest ``scheme://`` before it, with no space or quote between)."""
+    before = text[max(0, start - 400) : start]
+    at = before.rfind("://")
+    if at == -1:
+        return None
+    rest = before[at + 3 :]
+    if any(ch in rest for ch in " \t\"'`<>"):
+        return None  # (the URL ended before the value)
+    host = rest
+    for stop in "/?#&":
+        host = host.split(stop, 1)[0]
+    return host.lower() or None
+
+
+def _sql_column(lines: Sequence[str], text: str, start: int) -> str | None:
+    """The column an SQL ``INSERT INTO t (cols) VALUES (...)`` gives the value
+    at ``text[start:]`` (the column list on this line or one of those
+    before), as ``table.column``; None when the column says nothing
+    (``value``: the row's other cells name it)."""
+    for at, line in reversed(list(enumerate([*lines, text]))):
+        m = _INSERT.search(line)
+        if m is None:
+            continue
+        columns = [c.strip().strip('"`[]') for c in m.group(2).split(",")]
+        rest = text[m.end() :] if at == len(lines) else text
+        offset = len(text) - len(rest)
+        tuple_start = rest.rfind("(", 0, start - offset)
+        if tuple_start == -1:
+            return None
+        index = rest.count(",", tuple_start, start - offset)
+        column = columns[index] if index < len(columns) else None
+        if column is None or all(_bare(w) in evidence.TRANSPARENT_WORDS for w in words(column)):
+            return None
+        return f"{m.group(1).strip(chr(34) + '`[]')}.{column}"
+    return None
+
+
+def _line_service(text: str, start: int, end: int, called: str | None) -> str | None:
+    """Another service named on the line (a string, an attribute, a block
+    opened on it), when the line does not name CaptchaAI."""
+    found = None
+    for name in identifiers(text[:start] + " " + text[end:]):
+        if names_captchaai(name):
+            return None
+        if found is None and name != called:
+            found = service(name)
+    return found
+
+
+def _path_service(path: str) -> str | None:
+    """Another service the file's own name names (``datadog.yaml``, ``weather.py``)."""
+    base = path.rsplit("/", 1)[-1].split(".", 1)[0]
+    if not base or names_captchaai(path):
+        return None
+    owner = service(base)
+    if owner in evidence.PLATFORM_WORDS or owner in evidence.OTHER_SOLVERS:
+        return None  # (a solver's client pointed at CaptchaAI is judged by its lines)
+    return owner
+
+
+def judge_line(
+    value: str, text: str, start: int, end: int, path: str = "", ruled: bool = False, line: str = ""
+) -> Verdict | None:
     """Steps 1-3 for the candidate ``text[start:end]`` (``value``): a final
-    verdict, or None when the lines around it and the file must decide."""
-    verdict = judge_value(value)
-    if verdict is not None:
-        return verdict
-    name = _named(own_names(text, start))
+    verdict, or None when the lines around it and the file must decide.
+    ``ruled``: a line rule found it (its name is a key's name); only the
+    evidence against it is weighed here."""
+    if not ruled:
+        verdict = judge_value(value)
+        if verdict is not None:
+            return verdict
+    glued = _glued(text, start, end)
+    if glued is not None:
+        return Verdict(False, against=[glued])
+    name, called = own_name(text, start)
+    column = _sql_column([], text, start)
+    if column:
+        name, called = column, False
+    other = _line_service(text, start, end, name if called else None)
+    if other is not None:
+        return Verdict(False, against=[f"another service named on the line ({other})"])
+    # The URL it is in, as written and with escapes undone (an encoded URL
+    # inside another one: either naming CaptchaAI's host is enough).
+    written = line or text
+    at = written.find(value)
+    hosts = {_url_host(text, start), _url_host(written, at if at != -1 else start)} - {None}
+    if hosts and not any(names_captchaai(host) for host in hosts):  # type: ignore[arg-type]
+        return Verdict(False, against=[f"a parameter of a URL of {sorted(hosts)[0]}"])  # type: ignore[type-var]
+    if path:
+        owner = _path_service(path)
+        if owner is not None:
+            return Verdict(False, against=[f"the file is named for another service ({owner})"])
     role = _role(name) if name is not None else None
-    if role in ("counter", "captchaai"):
-        return _verdict(role, name, "its name")  # type: ignore[arg-type]
+    deciding = role in ("counter", "service") or (role == "captchaai" and not ruled)
+    # (a solver client called with the key: the line rules judge it)
+    if deciding and not (called and role == "service"):
+        return _says(role, name, "its name")  # type: ignore[arg-type]
+    if ruled:
+        return None
     if evidence.CHECKSUM_LINE.match(text):
         return Verdict(False, against=["a checksum list entry"])
-    if _HEX.fullmatch(value) is None:
-        # Letters beyond hex: only a CaptchaAI key name right before it makes a key of it.
+    if not key_shaped(value):
         return Verdict(False, against=["not hex, and no CaptchaAI key name before it"])
-    for other in _names_on_line(text, start, end):
-        if is_key_name(other) or (role is None and names_captchaai(other)):
-            return Verdict(True, for_=[f"CaptchaAI named on the line ({other!r})"])
-    if role == "other":
-        return _verdict(role, name, "its name")  # type: ignore[arg-type]
+    prose = _prose(text, path)
+    if prose:
+        for word_name in identifiers(text[:start]):
+            if _counter(word_name) is not None:
+                return Verdict(False, against=[f"the sentence before it says {_counter(word_name)!r}"])
+    for other_name in _names_on_line(text, start, end):
+        if is_key_name(other_name) or names_captchaai(other_name):
+            return Verdict(True, for_=[f"CaptchaAI named on the line ({other_name!r})"])
+    if role == "other" and not prose and not text.lstrip().startswith("("):
+        # (a row of values, as in an SQL VALUES list, waits for its column)
+        return _says(role, name, "its name")  # type: ignore[arg-type]
     return None
+
+
+def _prose(text: str, path: str) -> bool:
+    """A comment or a line of documentation: its words are not names."""
+    stripped = text.lstrip()
+    return stripped.startswith(evidence.COMMENT_STARTS) or evidence.PROSE_PATH.search(path) is not None
 
 
 def _names_on_line(text: str, start: int, end: int) -> list[str]:
@@ -190,17 +377,18 @@ class FileText:
     """The new content of a file, as much as the scan knows of it: all of
     it (a blob, a file) or some lines (a diff on standard input)."""
 
-    __slots__ = ("_lines", "path", "talks")
+    __slots__ = ("_lines", "path", "talks", "text")
 
-    def __init__(self, path: str, lines: Sequence[str] | dict[int, str], talks: bool) -> None:
+    def __init__(self, path: str, lines: Sequence[str] | dict[int, str], talks: bool, text: str = "") -> None:
         self.path = path
         self._lines = lines
         self.talks = talks  # the file names CaptchaAI (or its path does)
+        self.text = text  # the whole text, where known
 
     @classmethod
     def of(cls, path: str, text: str, mentions: bool = False) -> FileText:
         talks = mentions or evidence.MENTION.search(text.lower()) is not None
-        return cls(path, text.split("\n"), talks or names_captchaai(path))
+        return cls(path, text.split("\n"), talks or names_captchaai(path), text)
 
     def line(self, number: int) -> str | None:
         """Line ``number`` (1-based), without its line break; None when unknown."""
@@ -209,12 +397,19 @@ class FileText:
             return lines.get(number)
         return lines[number - 1].rstrip("\r") if 0 < number <= len(lines) else None
 
+    def whole(self) -> str:
+        """The text (for a diff's lines: the lines it shows, in order, gaps left blank)."""
+        if self.text or not isinstance(self._lines, dict):
+            return self.text
+        last = max(self._lines, default=0)
+        return "\n".join(self._lines.get(n, "") for n in range(1, last + 1))
 
-def _previous(ctx: FileText, lineno: int) -> tuple[int, str] | None:
+
+def _previous(ctx: FileText, lineno: int) -> str | None:
     for number in range(lineno - 1, max(0, lineno - 4), -1):
         line = ctx.line(number)
         if line is not None and line.strip():
-            return number, line
+            return line
     return None
 
 
@@ -253,40 +448,79 @@ def _column_header(ctx: FileText, text: str, start: int) -> str | None:
     return cells[index].strip().strip("\"'") if index < len(cells) else None
 
 
-_INTRODUCES = ("=", ":", "=>", "(", "[", "{", ",")  # a line ending so gives its name to the next
+# A line that names the value on the next one: YAML/JSON ``- name: X`` then
+# ``value: ...``, a property list's ``<key>X</key>`` then ``<string>...``.
+_NAMED_BEFORE = re.compile(
+    r"""\s*(?:-\s*)?["']?(?:name|key)["']?\s*[:=]\s*["']?([\w.\-]+)["']?\s*,?\s*$|\s*<key>([\w.\-]+)</key>\s*$"""
+)
+_INTRODUCES = ("=", ":", "=>", "(", "[", "{", ",", "\\")  # a line ending so gives its name to the next
 
 
-def judge_in_file(value: str, text: str, start: int, lineno: int, ctx: FileText) -> Verdict:
-    """Steps 4-5 for an open candidate that :func:`judge_line` left open:
-    the nearest name that names it (its own, a CSV column's header, the
-    previous line's, the enclosing block's) decides, and the file confirms."""
+def judge_in_file(
+    value: str, text: str, start: int, lineno: int, ctx: FileText, ruled: bool = False
+) -> Verdict:
+    """Steps 3-5 for a candidate :func:`judge_line` left open (``ruled``: a
+    line rule found it, and needs the file to talk to CaptchaAI)."""
     for_: list[str] = []
-    name = _named(own_names(text, start))
+    name, calls = own_name(text, start)
     where = "its name"
-    if name is None and evidence.TABLE_PATH.search(ctx.path):
-        name, where = _column_header(ctx, text, start), "its column"
-    if name is None:
-        previous = _previous(ctx, lineno)
-        if previous is not None:
-            line = previous[1].rstrip()
-            if any(is_key_name(other) for other in _IDENT.findall(line)):
+    previous = [
+        line for line in (ctx.line(n) for n in range(max(1, lineno - 12), lineno)) if line is not None
+    ]
+    column = _sql_column(previous, text, start)
+    if column is None and evidence.TABLE_PATH.search(ctx.path) and lineno > 1:
+        column = _column_header(ctx, text, start)
+    if column:
+        name, where = column, "its column"
+    blocks: list[str] = []
+    indent = len(_INDENT.match(text).group())  # type: ignore[union-attr]
+    for opener in _ancestors(ctx, lineno, indent):
+        block, called = own_name(opener, len(opener))
+        if block is None:
+            continue
+        role = _role(block)
+        # Another service's block (not a solver client called with it), or a
+        # block of hashes or ids, says no whatever the value's own name.
+        if role == "service" and not called and not calls:
+            return _says(role, block, "its block")  # type: ignore[return-value]
+        word = _counter(block)
+        if role == "counter" and word is not None and word.rstrip("s") in evidence.BLOCK_COUNTER_WORDS:
+            return _says(role, block, "its block")  # type: ignore[return-value]
+        if role in ("key", "captchaai"):
+            blocks.append(block)
+    if name is None and not ruled:
+        line = _previous(ctx, lineno)
+        if line is not None:
+            line = line.rstrip()
+            if any(is_key_name(other) for other in identifiers(line)):
                 return Verdict(True, for_=["a CaptchaAI key name on the line before it"])
-            if line.endswith(_INTRODUCES):
-                name, where = _named(own_names(line, len(line))), "the name before it"
-    if name is None:
-        indent = len(_INDENT.match(text).group())  # type: ignore[union-attr]
-        for opener in _ancestors(ctx, lineno, indent):
-            name = _named(own_names(opener, len(opener)))
-            if name is not None:
-                where = "its block"
-                break
-    if name is not None:
+            named = _NAMED_BEFORE.match(line)
+            if named:
+                name, where = named.group(1) or named.group(2), "the name before it"
+            elif line.endswith(_INTRODUCES) and not _ITEM.match(line):
+                name, calls = own_name(line, len(line))
+                where = "the name before it"
+    if name is None and blocks:
+        name, where = blocks[0], "its block"
+    if ruled:
+        for_.append("a line rule found a key's name")
+    elif name is not None:
         role = _role(name)
-        verdict = _verdict(role, name, where)
-        if verdict is not None:
-            return verdict
-        for_.append(f"{where} {name!r} is a key's name")
-    if evidence.COUNTER_PATH.search(ctx.path):
+        if role == "service" and calls:
+            role = "key"  # (a solver client called with it: TwoCaptcha(\n "<key>")
+        if where != "its name" or role != "other" or not _prose(text, ctx.path):
+            if (
+                role == "other"
+                and where == "its name"
+                and blocks
+                and _role(blocks[0]) in ("key", "captchaai")
+            ):
+                role = "key"  # (a label in a block named for keys: KEYS = {"reseller": ...})
+            verdict = _says(role, name, where)
+            if verdict is not None:
+                return verdict
+            for_.append(f"{where} {name!r} is a key's name")
+    if evidence.COUNTER_PATH.search(ctx.path) and not for_:
         return Verdict(False, for_=for_, against=["a lockfile, checksum or project file"])
     if ctx.talks:
         return Verdict(True, for_=[*for_, "the file talks to CaptchaAI"])
@@ -294,29 +528,40 @@ def judge_in_file(value: str, text: str, start: int, lineno: int, ctx: FileText)
 
 
 # Split keys: two quoted halves of hex joined by +, ., .., &, a comma (a
-# join list) or nothing (implicit concatenation), on one line or two.
+# join list) or nothing (implicit concatenation), on one line or two; or
+# two lines that each hold one half (``K1=...`` then ``K2=...``).
 _SPLIT = re.compile(
     r"""(?P<q>["'`])(?P<a>[0-9a-fA-F]{8,24})(?P=q)\s*(?:\+|\.\.?|&|,)?\s*"""
     r"""(?:\\?\n\s*(?:\+|\.\.?|&)?\s*)?(?P<r>["'`])(?P<b>[0-9a-fA-F]{8,24})(?P=r)"""
 )
+_HALF = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8,24}(?![0-9A-Za-z])")
 
 
 def split_keys(text: str) -> list[tuple[int, int, str]]:
-    """``(line, column, key)`` of the keys written as two quoted halves
-    (``"<16 hex>" "<16 hex>"``, ``"".join(["<16>", "<16>"])``) in ``text``."""
-    found: list[tuple[int, int, str]] = []
+    """``(line, column, key)`` of the keys written as two halves of hex in
+    ``text``: quoted and joined (``"<16 hex>" "<16 hex>"``,
+    ``"".join(["<16>", "<16>"])``), or one per line on two lines in a row."""
+    found: dict[int, tuple[int, int, str]] = {}
     for m in _SPLIT.finditer(text):
         key = m.group("a") + m.group("b")
-        if len(key) != 32:
-            continue
-        at = m.start("a")
-        found.append((text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at), key))
-    return found
-
-
-def identifiers(text: str) -> list[str]:
-    """The names written in ``text``."""
-    return _IDENT.findall(text)
+        if len(key) == 32:
+            at = m.start("a")
+            found[at] = (text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at), key)
+    lines = text.split("\n")
+    offset = 0
+    previous: list[re.Match[str]] = []
+    for number, line in enumerate(lines, start=1):
+        halves = list(_HALF.finditer(line))
+        if len(previous) == 1 and len(halves) == 1:
+            first, second = previous[0], halves[0]
+            key = first.group() + second.group()
+            at = offset - len(lines[number - 2]) - 1 + first.start()
+            names = (own_name(lines[number - 2], first.start())[0], own_name(line, second.start())[0])
+            if len(key) == 32 and at not in found and not any(n and _counter(n) for n in names):
+                found[at] = (number - 1, first.start() + 1, key)
+        previous = halves
+        offset += len(line) + 1
+    return sorted(found.values())
 
 
 def binary_keys(data: bytes, strong: Callable[[str, str], bool]) -> list[tuple[str, str]]:
@@ -340,6 +585,6 @@ def binary_keys(data: bytes, strong: Callable[[str, str], bool]) -> list[tuple[s
 # A key in a printable run: standing whole, or glued to a CaptchaAI key name
 # before it (a database row stores its cells side by side).
 _BINARY_KEY = re.compile(
-    r"(?P<name>(?i:capt?cha[_-]?a?ai[\w.-]{0,20}?(?:key|token)))?"
+    r"(?P<name>(?i:(?<!no)capt?cha[_-]?a?ai[\w.-]{0,20}?(?:key|token)))?"
     r"(?(name)|(?<![A-Za-z0-9]))(?P<key>[A-Za-z0-9]{32})(?(name)(?![0-9a-fA-F])|(?![A-Za-z0-9]))"
 )

@@ -84,13 +84,25 @@ class CompiledRule:
 class Match:
     """A key found in a line by a rule."""
 
-    __slots__ = ("column", "needs_file_context", "rule", "secret")
+    __slots__ = ("column", "end", "needs_file_context", "rule", "secret", "start", "variant")
 
-    def __init__(self, rule: Rule, secret: str, column: int, needs_file_context: bool) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        secret: str,
+        column: int,
+        needs_file_context: bool,
+        variant: str = "",
+        start: int = 0,
+        end: int = 0,
+    ) -> None:
         self.rule = rule
         self.secret = secret
         self.column = column  # 1-based, in characters
         self.needs_file_context = needs_file_context
+        self.variant = variant  # the line (or its unescaped form) where ``variant[start:end]`` is the key
+        self.start = start
+        self.end = end
 
     def __repr__(self) -> str:
         return f"Match(rule={self.rule.id!r}, column={self.column})"
@@ -202,12 +214,16 @@ class Engine:
                     if not self._accept(rule, secret, text, keys):
                         continue
                     seen.add(secret)
+                    start, end = m.span(compiled.group)
                     found.append(
                         Match(
                             rule=rule,
                             secret=secret,
                             column=text.find(secret) + 1,
                             needs_file_context=rule.context == "file",
+                            variant=variant,
+                            start=start,
+                            end=end,
                         )
                     )
         opened = [
@@ -245,6 +261,8 @@ def _variants(text: str) -> list[str]:
             variants.append(unescaped)
     if "%" in text or "&" in text or "\\u00" in text:
         decoded = _ENCODED.sub(_decode, variants[-1])
+        if "%25" in text:  # (encoded twice: %253D)
+            decoded = _ENCODED.sub(_decode, decoded)
         if decoded != variants[-1]:
             variants.append(decoded)
     return variants

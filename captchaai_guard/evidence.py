@@ -16,7 +16,37 @@ import re
 
 # CaptchaAI named in text (lower-cased): its name with or without a
 # separator, and the misspellings people commit (CAPTCHAI_KEY, CAPCHAAI).
-MENTION = re.compile(r"captcha[_-]?ai|captchai(?=[_.\-\s\"'=:]|$)|capchaai", re.MULTILINE)
+MENTION = re.compile(
+    r"(?<!no)(?<!no[_-])(?:captcha[_-]?ai|captchai(?=[_.\-\s\"'=:]|$)|capchaai)", re.MULTILINE
+)  # (noCaptchaAI is another service)
+
+# Other solving services: their name in a name, on the line or around a value
+# says whose key it is (a 2captcha-compatible client *called* with the key is
+# still judged by the line rules).
+OTHER_SOLVERS = (
+    "2captcha",
+    "twocaptcha",
+    "anticaptcha",
+    "anticapcha",
+    "capmonster",
+    "capsolver",
+    "rucaptcha",
+    "deathbycaptcha",
+    "nocaptcha",
+    "azcaptcha",
+    "nopecha",
+    "imagetyperz",
+    "bestcaptcha",
+    "endcaptcha",
+    "captchacoder",
+    "truecaptcha",
+    "metabypass",
+)
+
+# Lines that are comments: their words are prose, not names.
+COMMENT_STARTS = ("#", "//", "--", "/*", "*", ";", "<!--", "%", "rem ", "REM ", "'", ">")
+# Files of prose.
+PROSE_PATH = re.compile(r"\.(?:md|markdown|rst|txt|adoc|org|textile|wiki)$", re.IGNORECASE)
 
 # Words of a name that make it a key's name.
 KEY_WORDS = frozenset(
@@ -27,15 +57,11 @@ KEY_WORDS = frozenset(
         "apikeys",
         "token",
         "tokens",
-        "secret",
-        "secrets",
         "auth",
         "credential",
         "credentials",
         "creds",
         "clientkey",
-        "password",
-        "passwd",
     }
 )
 
@@ -103,6 +129,38 @@ ROLE_WORDS = frozenset(
         "env",
         "self",
         "this",
+        "other",
+        "another",
+        "second",
+        "third",
+        "extra",
+        "alt",
+        "alternate",
+        "bytes",
+        "raw",
+        "hex",
+        "literal",
+        "pool",
+        "list",
+        "keyring",
+        "rotation",
+        "rotate",
+        "next",
+        "prev",
+        "previous",
+        "region",
+        "regions",
+        "eu",
+        "us",
+        "night",
+        "day",
+        "shift",
+        "reseller",
+        "team",
+        "shared",
+        "personal",
+        "global",
+        "local",
     }
 )
 
@@ -176,6 +234,38 @@ COUNTER_WORDS = frozenset(
     }
 )
 
+# The counter words that make a whole block (``checksums:``, ``SITEKEYS = {``)
+# a block of values that are not keys.
+BLOCK_COUNTER_WORDS = frozenset(
+    {
+        "md5",
+        "sha",
+        "sha1",
+        "sha256",
+        "sha512",
+        "digest",
+        "checksum",
+        "checksums",
+        "hash",
+        "hashes",
+        "etag",
+        "integrity",
+        "fingerprint",
+        "uuid",
+        "guid",
+        "ids",
+        "sitekey",
+        "googlekey",
+        "challenge",
+        "nonce",
+        "salt",
+        "cache",
+        "trace",
+        "span",
+        "session",
+    }
+)
+
 # Other services whose keys have the same shape: their name on the value's
 # own name says whose key it is (unless CaptchaAI is named there too).
 VENDOR_WORDS = frozenset(
@@ -196,13 +286,13 @@ VENDOR_WORDS = frozenset(
         "algolia",
         "sendgrid",
         "newrelic",
-        "segment",
         "amplitude",
         "bugsnag",
         "rollbar",
         "sentry",
         "stripe",
         "twilio",
+        "facebook",
         "google",
         "youtube",
         "firebase",
@@ -239,15 +329,60 @@ VENDOR_WORDS = frozenset(
         "hubspot",
         "mailchimp",
         "postmark",
-        "heap",
         "optimizely",
         "launchdarkly",
         "intercom",
         "zendesk",
-        "recaptcha",
-        "hcaptcha",
-        "turnstile",
-        "geetest",
+        "analytics",
+        "redis",
+        "proxy",
+        "smtp",
+        "mail",
+        "email",
+        "db",
+        "database",
+        "datasource",
+        "postgres",
+        "postgresql",
+        "mysql",
+        "mongo",
+        "mongodb",
+        "jwt",
+        "oauth",
+        "s3",
+        "kv",
+        "django",
+        "flask",
+        "rails",
+        "appid",
+    }
+)
+
+# Services whose name a file is named for without holding their keys
+# (azure-pipelines.yml, .gitlab-ci.yml, docker-compose.aws.yml).
+PLATFORM_WORDS = frozenset(
+    {
+        "azure",
+        "github",
+        "gitlab",
+        "aws",
+        "google",
+        "firebase",
+        "slack",
+        "discord",
+        "telegram",
+        "steam",
+        "django",
+        "flask",
+        "rails",
+        "db",
+        "database",
+        "mail",
+        "email",
+        "proxy",
+        "redis",
+        "kv",
+        "s3",
     }
 )
 
@@ -256,6 +391,7 @@ VENDOR_WORDS = frozenset(
 TRANSPARENT_WORDS = frozenset(
     {
         "value",
+        "content",
         "val",
         "default",
         "data",
@@ -351,7 +487,9 @@ COUNTER_PATH = re.compile(
 )
 
 # A line that is an entry of a checksum list (``<hex>  file`` or ``<hex> *file``).
-CHECKSUM_LINE = re.compile(r"^\s*[0-9a-fA-F]{32}\s+\*?[^\s=:,;\"']+\s*$")
+CHECKSUM_LINE = re.compile(
+    r"^\s*(?:[0-9a-fA-F]{32}\s+\*?[^\s=:,;\"']+|(?:MD5|SHA\d*)\s*\(.*\)\s*=\s*[0-9a-fA-F]{32})\s*$"
+)
 
 # CSV-like files: the header names a cell's column.
 TABLE_PATH = re.compile(r"\.(?:csv|tsv|psv)$", re.IGNORECASE)

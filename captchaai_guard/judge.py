@@ -79,38 +79,64 @@ class Judge:
     def line(self, path: str, lineno: int, text: str, commit: Commit | None = None) -> Iterator[Finding]:
         """The findings settled by one candidate line of ``path``."""
         matches, opened = self.engine.examine(path, text)
+        evidence = self.engine.decided.get("evidence")
         for match in matches:
-            if match.needs_file_context:
+            value = match.secret
+            verdict = None
+            if match.rule.source == "built-in" and evidence is not None:
+                # (what a rule found is still weighed against the evidence that it is not one)
+                verdict = decide.judge_line(
+                    value, match.variant, match.start, match.end, path, ruled=True, line=text
+                )
+            if verdict is not None and not verdict.report:
+                self._hold(value, path, lineno, match.column, text, commit)
+                self._explain(
+                    path, lineno, match.column, value, False, None, [match.rule.id], verdict.against
+                )
+            elif match.needs_file_context:
                 self._pending(path, commit).matches.append((match, lineno, text))
             else:
-                yield self._report(
-                    match.rule, match.secret, path, lineno, match.column, text, commit, matches
-                )
-                self._explain(path, lineno, match.column, match.secret, True, match.rule.id, [], [])
-        evidence = self.engine.decided.get("evidence")
+                yield self._report(match.rule, value, path, lineno, match.column, text, commit, matches)
+                self._explain(path, lineno, match.column, value, True, match.rule.id, [], [])
         for candidate in opened:
             value = candidate.value
             if value in self.reported:
-                repeat = self.engine.decided.get("repeat")
-                if repeat is not None:
-                    yield self._report(repeat, value, path, lineno, candidate.column, text, commit, matches)
-                    self._explain(
-                        path, lineno, candidate.column, value, True, repeat.id, ["reported before"], []
-                    )
+                yield from self._repeat(value, path, lineno, candidate.column, text, commit, matches)
                 continue
-            verdict = None
-            if evidence is not None:
-                verdict = decide.judge_line(value, candidate.variant, candidate.start, candidate.end)
-            if verdict is None and evidence is not None:
+            if evidence is None:
+                self._hold(value, path, lineno, candidate.column, text, commit)
+                continue
+            verdict = decide.judge_line(
+                value, candidate.variant, candidate.start, candidate.end, path, line=text
+            )
+            if verdict is None:
                 self._pending(path, commit).opened.append((candidate, lineno, text))
-            elif verdict is not None and verdict.report and evidence is not None:
+            elif verdict.report:
                 yield self._report(evidence, value, path, lineno, candidate.column, text, commit, matches)
                 self._explain(path, lineno, candidate.column, value, True, evidence.id, verdict.for_, [])
             else:
                 self._hold(value, path, lineno, candidate.column, text, commit)
-                if verdict is not None:  # (None: no evidence rule to decide it)
-                    reasons = verdict.for_, verdict.against
-                    self._explain(path, lineno, candidate.column, value, False, None, *reasons)
+                reasons = verdict.for_, verdict.against
+                self._explain(path, lineno, candidate.column, value, False, None, *reasons)
+
+    def _repeat(
+        self,
+        value: str,
+        path: str,
+        lineno: int,
+        column: int,
+        text: str,
+        commit: Commit | None,
+        matches: list[Match],
+    ) -> Iterator[Finding]:
+        """``value``, reported before, again (or held when no rule reports repeats)."""
+        repeat = self.engine.decided.get("repeat")
+        if repeat is None:
+            return
+        if (path, commit.sha if commit else None, lineno, value) in self.where:
+            return
+        yield self._report(repeat, value, path, lineno, column, text, commit, matches)
+        self._explain(path, lineno, column, value, True, repeat.id, ["reported elsewhere in the scan"], [])
 
     # -- files -----------------------------------------------------------
     def file_end(
@@ -136,6 +162,23 @@ class Judge:
         talks = mentions or (ctx is not None and ctx.talks)
         if pending is not None:
             for match, lineno, text in pending.matches:
+                if talks and ctx is not None:
+                    verdict = decide.judge_in_file(
+                        match.secret, match.variant, match.start, lineno, ctx, ruled=True
+                    )
+                    if not verdict.report:
+                        self._hold(match.secret, path, lineno, match.column, text, commit)
+                        self._explain(
+                            path,
+                            lineno,
+                            match.column,
+                            match.secret,
+                            False,
+                            None,
+                            [match.rule.id],
+                            verdict.against,
+                        )
+                        continue
                 if talks:
                     yield self._report(match.rule, match.secret, path, lineno, match.column, text, commit, [])
                 self._explain(
@@ -166,7 +209,8 @@ class Judge:
         evidence = self.engine.decided["evidence"]
         value = candidate.value
         if value in self.reported:
-            return  # (held: reported again at the end)
+            yield from self._repeat(value, path, lineno, candidate.column, text, commit, [])
+            return
         if ctx is None:
             ctx = decide.FileText(path, {lineno: text}, talks)
         verdict = decide.judge_in_file(value, candidate.variant, candidate.start, lineno, ctx)
@@ -191,7 +235,7 @@ class Judge:
         evidence = self.engine.decided.get("evidence")
         if evidence is None:
             return
-        text = "\n".join(line for line in _all_lines(ctx))
+        text = ctx.whole()
         old: set[str] | None = None
         for lineno, column, key in decide.split_keys(text):
             line = ctx.line(lineno) or ""
@@ -324,16 +368,6 @@ class Judge:
                 "against": list(against),
             }
         )
-
-
-def _all_lines(ctx: decide.FileText) -> Iterator[str]:
-    number = 1
-    while True:
-        line = ctx.line(number)
-        if line is None:
-            return
-        yield line
-        number += 1
 
 
 __all__ = ["Judge", "mentions_captchaai"]

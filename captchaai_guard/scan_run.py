@@ -178,7 +178,6 @@ def expand(paths: Sequence[str], root: Path) -> list[Path]:
     """Files named on the command line; directories expand to their files."""
     from pathlib import Path
 
-
     if not paths:
         return tracked_files(root)
     result: list[Path] = []
