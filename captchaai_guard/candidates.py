@@ -26,6 +26,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate
 
+from captchaai_guard.evidence import COUNTER_WORDS  # (data only: no re)
+
 _ALNUM = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TABLE = bytes(0x61 if i in _ALNUM else 0x20 for i in range(256))
 _RUN = b"a" * 32
@@ -38,6 +40,9 @@ _SPACE = 0x20
 _BACKSLASH = 0x5C
 _ESCAPES = frozenset(b"nrt")
 KEY_LENGTH = 32
+# ``required`` that asks for every line with a run, none of them settled
+# (``scan --explain`` lists each candidate the engine decides): the empty word.
+EVERY_RUN: tuple[bytes, ...] = (b"",)
 
 
 def keyword_set(words: Iterable[str]) -> tuple[bytes, ...]:
@@ -168,21 +173,80 @@ def _required_lines(
     ends: list[int] = []
     rfind, find = buf.rfind, buf.find
     line_end = -1
+    settle = not required  # (the built-in rules: see settled(); EVERY_RUN settles none)
     for at in hits:
         if at <= line_end:
             continue  # that line is in already
         line_start = rfind(b"\n", start, at) + 1  # (_line_of, inlined: one step per run)
-        starts.append(line_start if line_start else start)
-        line_end = find(b"\n", at, end)
-        if line_end == -1:
-            line_end = end
+        if line_start < start:
+            line_start = start
+        this_end = find(b"\n", at, end)
+        if this_end == -1:
+            this_end = end
+        if settle and settled(buf, mapped, line_start, this_end):
+            continue
+        starts.append(line_start)
+        line_end = this_end
         ends.append(line_end)
     if not starts:
         return
-    if required:
+    if required == EVERY_RUN:
+        yield from zip(starts, ends)
+    elif required:
         yield from _holding(buf, starts, ends, required)
     else:  # (no word asked for: every line with a run)
         yield from zip(starts, ends)
+
+
+def settled(buf: bytes, mapped: bytes, line_start: int, line_end: int) -> bool:
+    """True when every run of 32 on the line ``buf[line_start:line_end]`` is
+    settled as no key by what stands right before it, as the engine settles
+    it (:mod:`captchaai_guard.decide`): the line is an entry of a checksum
+    list (``<hex>  file.tar.gz``), or the run's own name is a hash, id or
+    captcha-parameter word (``etag: "<hex>"``, ``md5 = '<hex>'``). Lines
+    with a backslash, ``%`` or ``&`` (escapes the engine undoes) are not
+    settled here."""
+    line = buf[line_start:line_end]
+    if b"\\" in line or b"%" in line or b"&" in line:
+        return False
+    runs = _whole_runs(mapped, _EXACT, line_start, line_end)
+    return bool(runs) and all(_settled_run(buf, mapped, line_start, line_end, at) for at in runs)
+
+
+def _settled_run(buf: bytes, mapped: bytes, line_start: int, line_end: int, at: int) -> bool:
+    head = buf[line_start:at]
+    if not head.strip(b"+ \t"):  # the run opens the line: a checksum list entry?
+        run = buf[at : at + KEY_LENGTH]
+        rest = buf[at + KEY_LENGTH : line_end].strip()
+        return (
+            not run.translate(None, _HEX_DIGITS)
+            and buf[at + KEY_LENGTH : at + KEY_LENGTH + 1] in (b" ", b"\t")
+            and bool(rest.lstrip(b"*"))
+            and rest.translate(None, _NOT_FILE_NAME) == rest
+        )
+    stripped = head.rstrip(_BEFORE_VALUE)
+    if not stripped or len(head) - len(stripped) > 4:
+        return False
+    name_end = line_start + len(stripped)
+    word = buf[max(mapped.rfind(b" ", line_start, name_end) + 1, line_start) : name_end].lower()
+    return word in COUNTER or (word.endswith(b"s") and word[:-1] in COUNTER) or _hash_word(word)
+
+
+def _hash_word(word: bytes) -> bool:
+    """``sha256``, ``md5``, ``crc32`` (as decide._HASH_WORD, without re)."""
+    for prefix in (b"sha", b"crc", b"blake", b"xxh"):
+        if word.startswith(prefix):
+            digits = word[len(prefix) :]
+            return bool(digits) and digits[:1].isdigit()
+    return word.startswith(b"md5") or (word.startswith(b"md") and word[2:3].isdigit())
+
+
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+_NOT_FILE_NAME = b"=:,;\"' \t"
+_BEFORE_VALUE = b" \t\"'`=:"  # between a name and its value, as ``etag: "`` has it
+
+
+COUNTER = frozenset(word.encode() for word in COUNTER_WORDS)
 
 
 def _holding(

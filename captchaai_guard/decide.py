@@ -40,6 +40,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+# The patterns of evidence.py, compiled.
+MENTION = re.compile(evidence.MENTION_PATTERN)
+PROSE_PATH = re.compile(evidence.PROSE_PATH_PATTERN)
+COUNTER_PATH = re.compile(evidence.COUNTER_PATH_PATTERN)
+CHECKSUM_LINE = re.compile(evidence.CHECKSUM_LINE_PATTERN)
+TABLE_PATH = re.compile(evidence.TABLE_PATH_PATTERN)
+BINARY_RUN = re.compile(evidence.BINARY_RUN_PATTERN)
+QUIET_BINARY_PATH = re.compile(evidence.QUIET_BINARY_PATH_PATTERN)
 _IDENT = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@]*(?:(?:[.\-]|::)[A-Za-z_$@][A-Za-z0-9_$@]*)*")
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SEPARATORS = re.compile(r"[._\-:$@]+")
@@ -83,9 +91,9 @@ def names_captchaai(name: str) -> bool:
     """``name`` (any spelling: ``CaptchaAI``, ``captcha.ai``, ``CAPTCHAI_KEY``)
     names CaptchaAI (and not noCaptchaAI)."""
     lowered = name.lower()
-    if evidence.MENTION.search(lowered) is not None:
+    if MENTION.search(lowered) is not None:
         return True
-    return evidence.MENTION.search(_FLAT.sub("", lowered)) is not None
+    return MENTION.search(_FLAT.sub("", lowered)) is not None
 
 
 def is_key_name(name: str) -> bool:
@@ -313,10 +321,8 @@ def judge_line(
     verdict, or None when the lines around it and the file must decide.
     ``ruled``: a line rule found it (its name is a key's name); only the
     evidence against it is weighed here."""
-    if not ruled:
-        verdict = judge_value(value)
-        if verdict is not None:
-            return verdict
+    if not ruled and value.lower() in evidence.DOCUMENTED_VALUES:  # (placeholders: dropped by the engine)
+        return Verdict(False, against=["published example value"])
     glued = _glued(text, start, end)
     if glued is not None:
         return Verdict(False, against=[glued])
@@ -345,7 +351,7 @@ def judge_line(
         return _says(role, name, "its name")  # type: ignore[arg-type]
     if ruled:
         return None
-    if evidence.CHECKSUM_LINE.match(text):
+    if CHECKSUM_LINE.match(text):
         return Verdict(False, against=["a checksum list entry"])
     if not key_shaped(value):
         return Verdict(False, against=["not hex, and no CaptchaAI key name before it"])
@@ -366,7 +372,7 @@ def judge_line(
 def _prose(text: str, path: str) -> bool:
     """A comment or a line of documentation: its words are not names."""
     stripped = text.lstrip()
-    return stripped.startswith(evidence.COMMENT_STARTS) or evidence.PROSE_PATH.search(path) is not None
+    return stripped.startswith(evidence.COMMENT_STARTS) or PROSE_PATH.search(path) is not None
 
 
 def _names_on_line(text: str, start: int, end: int) -> list[str]:
@@ -387,7 +393,7 @@ class FileText:
 
     @classmethod
     def of(cls, path: str, text: str, mentions: bool = False) -> FileText:
-        talks = mentions or evidence.MENTION.search(text.lower()) is not None
+        talks = mentions or MENTION.search(text.lower()) is not None
         return cls(path, text.split("\n"), talks or names_captchaai(path), text)
 
     def line(self, number: int) -> str | None:
@@ -468,7 +474,7 @@ def judge_in_file(
         line for line in (ctx.line(n) for n in range(max(1, lineno - 12), lineno)) if line is not None
     ]
     column = _sql_column(previous, text, start)
-    if column is None and evidence.TABLE_PATH.search(ctx.path) and lineno > 1:
+    if column is None and TABLE_PATH.search(ctx.path) and lineno > 1:
         column = _column_header(ctx, text, start)
     if column:
         name, where = column, "its column"
@@ -520,7 +526,7 @@ def judge_in_file(
             if verdict is not None:
                 return verdict
             for_.append(f"{where} {name!r} is a key's name")
-    if evidence.COUNTER_PATH.search(ctx.path) and not for_:
+    if COUNTER_PATH.search(ctx.path) and not for_:
         return Verdict(False, for_=for_, against=["a lockfile, checksum or project file"])
     if ctx.talks:
         return Verdict(True, for_=[*for_, "the file talks to CaptchaAI"])
@@ -534,33 +540,34 @@ _SPLIT = re.compile(
     r"""(?P<q>["'`])(?P<a>[0-9a-fA-F]{8,24})(?P=q)\s*(?:\+|\.\.?|&|,)?\s*"""
     r"""(?:\\?\n\s*(?:\+|\.\.?|&)?\s*)?(?P<r>["'`])(?P<b>[0-9a-fA-F]{8,24})(?P=r)"""
 )
-_HALF = re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{8,24}(?![0-9A-Za-z])")
+_SPLIT_LINES = re.compile(
+    r"""[=:][ \t]*["'`]?(?P<a>[0-9a-fA-F]{8,24})["'`]?[ \t]*[,;]?[ \t]*\r?\n"""
+    r"""[^\n=:]{0,60}[=:][ \t]*["'`]?(?P<b>[0-9a-fA-F]{8,24})["'`]?[ \t]*[,;]?[ \t]*(?=\r?\n|$)"""
+)
+SPLIT_MAX = 256 * 1024
 
 
 def split_keys(text: str) -> list[tuple[int, int, str]]:
     """``(line, column, key)`` of the keys written as two halves of hex in
     ``text``: quoted and joined (``"<16 hex>" "<16 hex>"``,
-    ``"".join(["<16>", "<16>"])``), or one per line on two lines in a row."""
+    ``"".join(["<16>", "<16>"])``), or assigned on two lines in a row
+    (``K1=<16 hex>`` then ``K2=<16 hex>``). Only in files up to
+    :data:`SPLIT_MAX` characters (a key split by hand sits in a small file)."""
+    if len(text) > SPLIT_MAX:
+        return []
     found: dict[int, tuple[int, int, str]] = {}
-    for m in _SPLIT.finditer(text):
-        key = m.group("a") + m.group("b")
-        if len(key) == 32:
+    for pattern in (_SPLIT, _SPLIT_LINES):
+        for m in pattern.finditer(text):
+            key = m.group("a") + m.group("b")
             at = m.start("a")
-            found[at] = (text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at), key)
-    lines = text.split("\n")
-    offset = 0
-    previous: list[re.Match[str]] = []
-    for number, line in enumerate(lines, start=1):
-        halves = list(_HALF.finditer(line))
-        if len(previous) == 1 and len(halves) == 1:
-            first, second = previous[0], halves[0]
-            key = first.group() + second.group()
-            at = offset - len(lines[number - 2]) - 1 + first.start()
-            names = (own_name(lines[number - 2], first.start())[0], own_name(line, second.start())[0])
-            if len(key) == 32 and at not in found and not any(n and _counter(n) for n in names):
-                found[at] = (number - 1, first.start() + 1, key)
-        previous = halves
-        offset += len(line) + 1
+            if len(key) != 32 or at in found:
+                continue
+            line_start = text.rfind("\n", 0, at) + 1
+            line = text[line_start : text.find("\n", at) if "\n" in text[at:] else len(text)]
+            name = own_name(line, at - line_start)[0]
+            if name is not None and _counter(name) is not None:
+                continue  # (trace and span ids are halves of nothing)
+            found[at] = (text.count("\n", 0, at) + 1, at - line_start + 1, key)
     return sorted(found.values())
 
 
@@ -569,7 +576,7 @@ def binary_keys(data: bytes, strong: Callable[[str, str], bool]) -> list[tuple[s
     ``data`` (what ``strings`` shows) that stand beside a CaptchaAI key name
     or a CaptchaAI URL's ``key=``: ``strong(context, key)`` decides, on the
     runs around the key joined by spaces."""
-    runs = [m.group().decode("ascii") for m in evidence.BINARY_RUN.finditer(data)]
+    runs = [m.group().decode("ascii") for m in BINARY_RUN.finditer(data)]
     found: list[tuple[str, str]] = []
     for index, run in enumerate(runs):
         for m in _BINARY_KEY.finditer(run):

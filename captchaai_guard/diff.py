@@ -267,6 +267,8 @@ def _names_captchaai(text: bytes, start: int, pos: int) -> bool:
     """``text[pos:]`` (lower-cased) starts CaptchaAI's name, on an added or
     context line of a region starting at ``start``."""
     tail = text[pos + 7 : pos + 10].lower()
+    if text[max(pos - 3, 0) : pos].lower().endswith((b"no", b"no_", b"no-")):
+        return False  # (noCaptchaAI is another service)
     if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
         line_start = max(text.rfind(b"\n", start, pos) + 1, start)
         return text[line_start] != _MINUS and not _HUNK_AT.match(text, line_start)
@@ -662,8 +664,7 @@ class DiffLines:
         self._files: dict[str, dict[int, str]] | None = None
 
     def file(self, path: str, mentions: bool = False) -> FileText:
-        from captchaai_guard.decide import FileText, names_captchaai
-        from captchaai_guard.evidence import MENTION
+        from captchaai_guard.decide import MENTION, FileText, names_captchaai
 
         if self._files is None:
             self._files = self._build()

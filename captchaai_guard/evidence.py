@@ -1,4 +1,6 @@
-"""Evidence for and against a candidate key, as data.
+"""Evidence for and against a candidate key, as data (words and pattern
+strings: nothing is compiled here, so the commit hook's prefilter can read
+the counter words without loading :mod:`re`).
 
 A candidate is a run of 32 hex characters (32 letters and digits beside a
 CaptchaAI key name) that no line rule of :mod:`captchaai_guard.rules`
@@ -12,12 +14,11 @@ Names are read as words: ``captchaaiPredefinedApiKey`` is ``captchaai``,
 
 from __future__ import annotations
 
-import re
-
 # CaptchaAI named in text (lower-cased): its name with or without a
 # separator, and the misspellings people commit (CAPTCHAI_KEY, CAPCHAAI).
-MENTION = re.compile(
-    r"(?<!no)(?<!no[_-])(?:captcha[_-]?ai|captchai(?=[_.\-\s\"'=:]|$)|capchaai)", re.MULTILINE
+MENTION_PATTERN = (
+    r"(?m)"
+    r"(?<!no)(?<!no[_-])(?:captcha[_-]?ai|captchai(?=[_.\-\s\"'=:]|$)|capchaai)"
 )  # (noCaptchaAI is another service)
 
 # Other solving services: their name in a name, on the line or around a value
@@ -46,7 +47,10 @@ OTHER_SOLVERS = (
 # Lines that are comments: their words are prose, not names.
 COMMENT_STARTS = ("#", "//", "--", "/*", "*", ";", "<!--", "%", "rem ", "REM ", "'", ">")
 # Files of prose.
-PROSE_PATH = re.compile(r"\.(?:md|markdown|rst|txt|adoc|org|textile|wiki)$", re.IGNORECASE)
+PROSE_PATH_PATTERN = (
+    r"(?i)"
+    r"\.(?:md|markdown|rst|txt|adoc|org|textile|wiki)$"
+)
 
 # Words of a name that make it a key's name.
 KEY_WORDS = frozenset(
@@ -478,28 +482,31 @@ DOCUMENTED_VALUES = frozenset(
 
 # Files whose 32-hex values are checksums, object ids and GUIDs by format:
 # lockfiles, checksum lists, Unity/Xcode/Visual Studio project files, source maps.
-COUNTER_PATH = re.compile(
+COUNTER_PATH_PATTERN = (
+    r"(?i)"
     r"(?:^|/)(?:[^/]*\.lock|package-lock\.json|npm-shrinkwrap\.json|pnpm-lock\.ya?ml|go\.sum|[^/]*\.sum"
     r"|(?:sha(?:1|224|256|384|512)?|md5)sums?(?:\.txt)?|checksums?(?:\.txt|\.json)?"
     r"|[^/]*\.(?:md5|sha1|sha256|sha512|meta|pbxproj|sln|csproj|vbproj|fsproj|vcxproj|filters"
-    r"|xcscheme|xcworkspacedata|resx|snap|map|asset|prefab|unity|mat|controller))$",
-    re.IGNORECASE,
+    r"|xcscheme|xcworkspacedata|resx|snap|map|asset|prefab|unity|mat|controller))$"
 )
 
 # A line that is an entry of a checksum list (``<hex>  file`` or ``<hex> *file``).
-CHECKSUM_LINE = re.compile(
+CHECKSUM_LINE_PATTERN = (
     r"^\s*(?:[0-9a-fA-F]{32}\s+\*?[^\s=:,;\"']+|(?:MD5|SHA\d*)\s*\(.*\)\s*=\s*[0-9a-fA-F]{32})\s*$"
 )
 
 # CSV-like files: the header names a cell's column.
-TABLE_PATH = re.compile(r"\.(?:csv|tsv|psv)$", re.IGNORECASE)
+TABLE_PATH_PATTERN = (
+    r"(?i)"
+    r"\.(?:csv|tsv|psv)$"
+)
 
 # Printable runs of a binary file (what ``strings`` shows), at least this long.
-BINARY_RUN = re.compile(rb"[\x20-\x7e]{4,}")
+BINARY_RUN_PATTERN = rb"[\x20-\x7e]{4,}"
 # Binary files that are images, media, archives or fonts: compressed bytes,
 # no text to read.
-QUIET_BINARY_PATH = re.compile(
+QUIET_BINARY_PATH_PATTERN = (
+    r"(?i)"
     r"\.(?:png|jpe?g|gif|bmp|ico|webp|tiff?|psd|mp[34]|m4a|wav|ogg|flac|avi|mov|mkv|webm"
-    r"|zip|gz|tgz|bz2|xz|7z|rar|jar|war|whl|egg|apk|ipa|woff2?|ttf|otf|eot|pdf)$",
-    re.IGNORECASE,
+    r"|zip|gz|tgz|bz2|xz|7z|rar|jar|war|whl|egg|apk|ipa|woff2?|ttf|otf|eot|pdf)$"
 )

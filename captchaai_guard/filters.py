@@ -51,8 +51,13 @@ def is_repeating(secret: str) -> bool:
 def is_sequential(secret: str) -> bool:
     """``0123456789abcdef...`` or ``abcdefghijklmnop...``: counts up or down."""
     codes = secret.lower().encode("utf-8", "surrogatepass")
-    steps = len(codes) - 1
-    return sum(1 for a, b in itertools.pairwise(codes) if b - a in (1, -1)) >= steps - 4
+    misses = 0  # steps that do not count; more than four settle it (a random key: within a few)
+    for a, b in itertools.pairwise(codes):
+        if b - a not in (1, -1):
+            misses += 1
+            if misses > 4:
+                return False
+    return True
 
 
 _DIGIT = re.compile(r"[0-9]")

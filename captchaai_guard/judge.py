@@ -252,10 +252,8 @@ class Judge:
             self._explain(path, lineno, column, key, True, evidence.id, ["two quoted halves of one key"], [])
 
     def _binary(self, path: str, commit: Commit | None, data: bytes) -> Iterator[Finding]:
-        from captchaai_guard import evidence as lists
-
         rule = self.engine.decided.get("binary")
-        if rule is None or lists.QUIET_BINARY_PATH.search(path):
+        if rule is None or decide.QUIET_BINARY_PATH.search(path):
             return
         for key, around in decide.binary_keys(data, self._strong):
             yield self._report(rule, key, path, 1, 1, around, commit, [])

@@ -94,7 +94,12 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     bar: Progress | None = None
     tally: _Tally | None = None
     fmt = request.fmt
-    explain: list[dict[str, object]] | None = [] if request.explain else None
+    explain: list[dict[str, object]] | None = None
+    if request.explain:
+        from captchaai_guard.candidates import EVERY_RUN
+
+        explain = []
+        engine.required = EVERY_RUN  # (no line settled before the engine: each candidate is listed)
     if request.mode == "stdin":
         source = "stdin"
         stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True, explain=explain)

@@ -399,8 +399,9 @@ def names_captchaai(buf: bytes, start: int, end: int) -> bool:
         pos = buf.find(word, start, end)
         while pos != -1:
             tail = buf[pos + 6 : pos + 9].lower()
-            if tail[:2] == b"ai" or tail in (b"_ai", b"-ai"):
-                return True
+            named = tail[:2] == b"ai" or tail in (b"_ai", b"-ai")
+            if named and not buf[max(pos - 4, 0) : pos - 1].lower().endswith((b"no", b"no_", b"no-")):
+                return True  # (noCaptchaAI is another service)
             pos = buf.find(word, pos + 6, end)
     return False
 
