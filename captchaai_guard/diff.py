@@ -60,6 +60,7 @@ class DiffFile:
         "old_blob",
         "old_path",
         "path",
+        "shown",
     )
 
     def __init__(self, path: str, old_path: str | None = None, new_prefix: str = "b/") -> None:
@@ -73,6 +74,7 @@ class DiffFile:
         self.link = False  # a symlink (its target is not content) or a submodule
         self.new_prefix = new_prefix  # what git put before new-side paths
         self.mentions = False  # CaptchaAI named in an added or context line
+        self.shown = 0  # bytes of hunks shown (for a file read whole: its size)
         self.commit: Commit | None = None
 
     def __repr__(self) -> str:
@@ -273,6 +275,32 @@ def _names_captchaai(text: bytes, start: int, pos: int) -> bool:
         line_start = max(text.rfind(b"\n", start, pos) + 1, start)
         return text[line_start] != _MINUS and not _HUNK_AT.match(text, line_start)
     return False
+
+
+# What decide.split_keys looks for, as bytes: two quoted halves of hex on one
+# line or two, or two lines in a row each assigning one.
+_HALVES = re.compile(
+    rb"""["'`][0-9a-fA-F]{8,24}["'`]\s*(?:\+|\.\.?|&|,)?\s*"""
+    rb"""(?:\\?\n[+ ]?\s*(?:\+|\.\.?|&)?\s*)?["'`][0-9a-fA-F]{8,24}["'`]"""
+    rb"""|[=:][ \t]*["'`]?[0-9a-fA-F]{8,24}["'`]?[ \t]*[,;]?[ \t]*\r?\n"""
+    rb"""[^\n=:]{0,60}[=:][ \t]*["'`]?[0-9a-fA-F]{8,24}"""
+)
+
+
+def split_lines(buf: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """The lines of ``buf[start:end]`` (``start`` a line start) that hold
+    halves of a key (see :func:`captchaai_guard.decide.split_keys`)."""
+    found: list[tuple[int, int]] = []
+    for m in _HALVES.finditer(buf, start, end):
+        at = m.start()
+        while at < m.end():
+            line_start = max(buf.rfind(b"\n", start, at) + 1, start)
+            line_end = buf.find(b"\n", at, end)
+            if line_end == -1:
+                line_end = end
+            found.append((line_start, line_end))
+            at = line_end + 1
+    return found
 
 
 class _Block:
@@ -487,10 +515,16 @@ class DiffParser:
             if first == end:
                 return
             start = self.cursor
+        file.shown += end - start
         if self.find_mentions and not file.mentions:  # settled once per file
             block = self.block
             assert block is not None
             file.mentions = _mentions_captchaai(block.lowered(), start, end)
+        if file.mentions:
+            # (in a file that names CaptchaAI, the lines holding halves of a key too)
+            halves = split_lines(buf, start, end)
+            if halves:
+                candidates = self.candidates = candidates[:taken] + sorted({*candidates[taken:], *halves})
         while taken < len(candidates) and candidates[taken][0] < end:
             line_start, line_end = candidates[taken]
             taken += 1

@@ -57,11 +57,12 @@ class _Pending:
     """What a file left for its end: rule matches that need CaptchaAI named
     in the file, and open runs that need the lines around them."""
 
-    __slots__ = ("matches", "opened")
+    __slots__ = ("halves", "matches", "opened")
 
     def __init__(self) -> None:
         self.matches: list[tuple[Match, int, str]] = []
         self.opened: list[tuple[Open, int, str]] = []
+        self.halves: list[tuple[int, int, str, str]] = []  # (line, column, key, line text)
 
 
 class Judge:
@@ -74,10 +75,12 @@ class Judge:
         self.held: dict[str, list[_Held]] = {}
         self.pending: dict[tuple[str, str | None], _Pending] = {}
         self.where: set[tuple[str, str | None, int, str]] = set()  # (path, commit, line, value) reported
+        self.last: dict[tuple[str, str | None], tuple[int, str]] = {}  # each file's last candidate line
 
     # -- lines -----------------------------------------------------------
     def line(self, path: str, lineno: int, text: str, commit: Commit | None = None) -> Iterator[Finding]:
         """The findings settled by one candidate line of ``path``."""
+        self._look_for_halves(path, lineno, text, commit)
         matches, opened = self.engine.examine(path, text)
         evidence = self.engine.decided.get("evidence")
         for match in matches:
@@ -119,6 +122,22 @@ class Judge:
                 reasons = verdict.for_, verdict.against
                 self._explain(path, lineno, candidate.column, value, False, None, *reasons)
 
+    def _look_for_halves(self, path: str, lineno: int, text: str, commit: Commit | None) -> None:
+        """Keep the halves of a key on this line, or on it and the line
+        before (both candidates), for the file's end to judge."""
+        if self.engine.decided.get("evidence") is None:
+            return
+        key = (path, commit.sha if commit else None)
+        before = self.last.get(key)
+        self.last[key] = (lineno, text)
+        lines = [text]
+        if before is not None and before[0] == lineno - 1:
+            lines = [before[1], text]
+        first = lineno - len(lines) + 1
+        for number, column, value in decide.split_keys("\n".join(lines)):
+            line = first + number - 1
+            self._pending(path, commit).halves.append((line, column, value, lines[number - 1]))
+
     def _repeat(
         self,
         value: str,
@@ -147,18 +166,25 @@ class Judge:
         mentions: bool = False,
         binary: bytes | None = None,
         old_lines: Callable[[], set[str]] | None = None,
+        whole: bool = False,
     ) -> Iterator[Finding]:
         """Settle what ``path`` left pending. ``read`` gives its new
         content (None: unknown); ``mentions``: the diff already showed
         CaptchaAI named in it; ``binary``: the content of a file git calls
         binary; ``old_lines``: the lines the file had before (a line among
-        them was not added)."""
+        them was not added); ``whole``: all of the file is added (a file
+        scanned whole: its text is searched for halves of a key)."""
         if binary is not None:
             yield from self._binary(path, commit, binary)
-        pending = self.pending.pop((path, commit.sha if commit else None), None)
-        if pending is None and not mentions:
+        key = (path, commit.sha if commit else None)
+        self.last.pop(key, None)
+        pending = self.pending.pop(key, None)
+        if pending is None and not (whole and mentions):
             return
-        ctx = read() if read is not None else None
+        needs_text = whole or (
+            pending is not None and (pending.matches or pending.opened or (pending.halves and not mentions))
+        )
+        ctx = read() if read is not None and needs_text else None
         talks = mentions or (ctx is not None and ctx.talks)
         if pending is not None:
             for match, lineno, text in pending.matches:
@@ -193,8 +219,11 @@ class Judge:
                 )
             for candidate, lineno, text in pending.opened:
                 yield from self._decide_open(candidate, lineno, text, path, commit, ctx, talks)
-        if talks and ctx is not None:
-            yield from self._split(path, commit, ctx, old_lines)
+            if talks and pending.halves:
+                yield from self._halves(path, commit, pending.halves, old_lines)
+        if whole and talks and ctx is not None:
+            found = [(n, c, k, ctx.line(n) or "") for n, c, k in decide.split_keys(ctx.whole())]
+            yield from self._halves(path, commit, found, old_lines)
 
     def _decide_open(
         self,
@@ -229,16 +258,20 @@ class Judge:
             verdict.against,
         )
 
-    def _split(
-        self, path: str, commit: Commit | None, ctx: decide.FileText, old_lines: Callable[[], set[str]] | None
+    def _halves(
+        self,
+        path: str,
+        commit: Commit | None,
+        found: list[tuple[int, int, str, str]],
+        old_lines: Callable[[], set[str]] | None,
     ) -> Iterator[Finding]:
+        """Report the keys written as halves, ``(line, column, key, text)``,
+        of a file that talks to CaptchaAI (on its added lines)."""
         evidence = self.engine.decided.get("evidence")
         if evidence is None:
             return
-        text = ctx.whole()
         old: set[str] | None = None
-        for lineno, column, key in decide.split_keys(text):
-            line = ctx.line(lineno) or ""
+        for lineno, column, key, line in found:
             if decide.judge_value(key) is not None:
                 continue
             if old_lines is not None:
@@ -249,7 +282,7 @@ class Judge:
             if (path, commit.sha if commit else None, lineno, key) in self.where:
                 continue
             yield self._report(evidence, key, path, lineno, column, line, commit, [])
-            self._explain(path, lineno, column, key, True, evidence.id, ["two quoted halves of one key"], [])
+            self._explain(path, lineno, column, key, True, evidence.id, ["two halves of one key"], [])
 
     def _binary(self, path: str, commit: Commit | None, data: bytes) -> Iterator[Finding]:
         rule = self.engine.decided.get("binary")

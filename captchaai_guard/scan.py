@@ -104,6 +104,7 @@ def scan_content(
             lambda: FileText.of(path, decode_line(text)),
             mentions=mentions_captchaai(decode_line(text)) if old is None else False,
             old_lines=(lambda: old) if old is not None else None,
+            whole=True,
         )
     if own:
         yield from judge.finish()

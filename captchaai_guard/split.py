@@ -48,6 +48,7 @@ _FIELDS = (
     "link",
     "new_prefix",
     "mentions",
+    "shown",
 )
 
 

@@ -39,7 +39,7 @@ import stat
 
 from captchaai_guard import early
 from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream
+from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream, split_lines
 from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
@@ -281,6 +281,7 @@ class _Whole:
             file = DiffFile(change.name, change.name)
             file.new_blob = change.blob
             file.mentions = self.found[index][5] if index in self.found else False
+            file.shown = change.size
             if verdict == "binary":
                 file.binary = True
             else:
@@ -423,7 +424,10 @@ class _Lines:
         if not self.mentions:
             self.mentions = names_captchaai(buf, start, end)
         cursor = start
-        for line_start, line_end in candidate_lines(buf, start, end, **self.candidates):  # type: ignore[arg-type]
+        lines = candidate_lines(buf, start, end, **self.candidates)  # type: ignore[arg-type]
+        if self.mentions:  # (as the diff parser: the lines holding halves of a key too)
+            lines = iter(sorted({*lines, *split_lines(buf, start, end)}))
+        for line_start, line_end in lines:
             if self.tail is not None:
                 self._count_tail()
             self.lineno += buf.count(b"\n", cursor, line_start)
