@@ -24,8 +24,8 @@ import secrets
 import sys
 import time
 import traceback
-from typing import TypeGuard
 from pathlib import Path
+from typing import TypeGuard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
