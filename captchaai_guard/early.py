@@ -261,7 +261,7 @@ def _reap() -> None:
 # (``finally``). What an interrupted or failed run still has on its way out
 # is stopped by stop_children(): the processes recorded here (pid -> the
 # Popen that started it, or None for os.posix_spawn and os.fork), and on
-# Linux any other child /proc lists. A pid leaves the record when reaped,
+# Linux any other child /proc lists, and their children. A pid leaves the record when reaped,
 # so that a pid the system gave to another process is never signalled.
 _running: dict[int, Popen[bytes] | None] = {}
 
@@ -291,12 +291,14 @@ def reaped(proc: Popen[bytes]) -> None:
 
 
 def stop_children() -> None:
-    """Kill (SIGKILL) and reap every child this process has not reaped:
-    a run that ends early leaves no git behind. Never raises."""
+    """Kill (SIGKILL) and reap every child this process has not reaped, and
+    on Linux what those children started (a git wrapper's git, say): a run
+    that ends early leaves no git behind. Never raises."""
     children: dict[int, Popen[bytes] | None] = dict(_running)
-    for pid in _listed_children():
-        children.setdefault(pid, None)
     _running.clear()
+    listed = _descendants(["self"])
+    for pid in listed:
+        children.setdefault(pid, None)
     for pid, proc in children.items():
         try:
             if proc is None:
@@ -305,35 +307,59 @@ def stop_children() -> None:
                 proc.kill()
         except OSError:
             pass
+    others = []
     for pid, proc in children.items():
         try:
-            if proc is None:
-                os.waitpid(pid, 0)
-            else:
+            if proc is not None:
                 proc.wait()
+            else:
+                os.waitpid(pid, 0)
+        except ChildProcessError:  # not a child: a grandchild, the system reaps it
+            others.append(pid)
         except (OSError, ValueError):
             pass
+    _wait_gone(others)
 
 
-def _listed_children() -> list[int]:
-    """The children of this process's threads that /proc lists (Linux), else none."""
-    try:
-        threads = os.listdir("/proc/self/task")
-    except OSError:
-        return []
-    pids: list[int] = []
-    for thread in threads:
+def _descendants(parents: list[str]) -> list[int]:
+    """The processes /proc lists under ``parents`` (Linux), children first."""
+    found: list[int] = []
+    for parent in parents:
         try:
-            fd = os.open(f"/proc/self/task/{thread}/children", os.O_RDONLY)
+            threads = os.listdir(f"/proc/{parent}/task")
         except OSError:
             continue
-        try:
-            pids += [int(pid) for pid in os.read(fd, 1 << 16).split()]
-        except (OSError, ValueError):
-            pass
-        finally:
-            os.close(fd)
-    return pids
+        for thread in threads:
+            try:
+                fd = os.open(f"/proc/{parent}/task/{thread}/children", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                found += [int(pid) for pid in os.read(fd, 1 << 16).split()]
+            except (OSError, ValueError):
+                pass
+            finally:
+                os.close(fd)
+    if found:
+        found += _descendants([str(pid) for pid in found])
+    return found
+
+
+def _wait_gone(pids: list[int], timeout: float = 0.5) -> None:
+    """Wait (a moment at most) until the killed processes ``pids``, which
+    are not this process's children, are dead (gone, or zombies)."""
+    from time import monotonic, sleep
+
+    deadline = monotonic() + timeout
+    for pid in pids:
+        while monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    if handle.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
+                        break
+            except (OSError, IndexError):
+                break
+            sleep(0.001)
 
 
 _idle: list[Callable[[], object]] = []

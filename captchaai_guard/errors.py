@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # typing is not imported at run time on the hook's fast path
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2  # no key, keys found, error
 DEBUG_ENV = "CAPTCHAAI_GUARD_DEBUG"  # set (not 0): tracebacks of unexpected errors on stderr
 PREFIX = "captchaai-guard: error: "
-_SIGNAL_NAMES = {2: "SIGINT", 15: "SIGTERM"}
+_SIGNAL_NAMES = {1: "SIGHUP", 2: "SIGINT", 15: "SIGTERM"}
 
 
 def redact(message: str) -> str:
@@ -63,20 +63,21 @@ class Interrupted(BaseException):
 
 
 def catch_signals() -> None:
-    """From now on, SIGINT and SIGTERM raise :class:`Interrupted` (once:
-    later ones are ignored, so that the clean-up it starts runs to its end).
-    A signal the process was started ignoring (``nohup``, a background job)
-    stays ignored."""
+    """From now on, SIGINT, SIGTERM and SIGHUP (a closed terminal) raise
+    :class:`Interrupted` (once: later ones are ignored, so that the clean-up
+    it starts runs to its end). A signal the process was started ignoring
+    (``nohup``, a background job) stays ignored."""
     # The C module: ``signal`` imports enum, several milliseconds of a clean commit.
     sig = __import__("_signal")
+    numbers = [getattr(sig, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(sig, name)]
 
     def stop(signum: int, frame: object) -> None:
-        for number in (sig.SIGINT, sig.SIGTERM):
+        for number in numbers:
             if sig.getsignal(number) is stop:
                 sig.signal(number, sig.SIG_IGN)
         raise Interrupted(signum)
 
-    for number in (sig.SIGINT, sig.SIGTERM):
+    for number in numbers:
         if sig.getsignal(number) != sig.SIG_IGN:
             sig.signal(number, stop)
 
@@ -89,12 +90,7 @@ def describe(exc: BaseException) -> str:
     import os
 
     if os.environ.get(DEBUG_ENV, "0") not in ("", "0"):
-        try:
-            import traceback
-
-            traceback.print_exception(type(exc), exc, exc.__traceback__)
-        except BaseException:  # (the line below still says what happened)
-            pass
+        _print_traceback(exc)
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
     if isinstance(exc, MemoryError):
@@ -103,6 +99,30 @@ def describe(exc: BaseException) -> str:
     if hint is not None:
         return hint
     return f"internal error ({type(exc).__name__}): {shorten(str(exc))} (details: {DEBUG_ENV}=1)"
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """``exc``'s traceback on stderr, keys masked: :mod:`traceback`'s, or
+    where that cannot be imported (no file descriptor left, say) the frames
+    alone."""
+    import sys
+
+    try:
+        import traceback
+
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except BaseException:
+        lines = ["Traceback (most recent call last):"]
+        tb = exc.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}')
+            tb = tb.tb_next
+        text = "\n".join([*lines, f"{type(exc).__name__}: {exc}", ""])
+    try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+        sys.stderr.write(redact(text))
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def os_hint(exc: BaseException) -> str | None:

@@ -216,6 +216,8 @@ def _framework_push(ctx: Context, from_ref: str, to_ref: str, files: Sequence[st
 
 def parse_push_lines(stdin: IO[str]) -> list[tuple[str, str, str, str]]:
     """The ``<local ref> <local sha> <remote ref> <remote sha>`` lines git sends."""
+    if stdin is None:
+        raise HookError("standard input is closed: pre-push reads the pushed refs from it")
     updates = []
     for line in stdin:
         fields = line.split()
