@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="re
 REAL_GIT = shutil.which("git") or "/usr/bin/git"
 ENTRY = "from captchaai_guard.hook import run; run(framework=True)"  # .pre-commit-hooks.yaml
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
-NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+NAMES: dict[int, str] = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
 
 def slow_git(tmp_path: Path, marker: Path) -> dict[str, str]:
