@@ -40,7 +40,7 @@ def slow_git(tmp_path: Path, marker: Path) -> dict[str, str]:
     after printing them (touching ``marker`` first); other commands are
     the real git's."""
     bindir = tmp_path / "slow-bin"
-    bindir.mkdir(exist_ok=True)
+    bindir.mkdir(parents=True, exist_ok=True)
     script = bindir / "git"
     script.write_text(
         "#!/bin/sh\n"
@@ -112,13 +112,21 @@ def interrupt(
     target: Callable[[subprocess.Popen[bytes]], int] | None = None,
     delay: float = 0.0,
     whole_group: bool = False,
+    merged: bool = False,
 ) -> Stopped:
     """Start ``argv``; once ``ready``, after ``delay``, send ``signum`` to
     ``target`` (default: the process itself), or to its whole group (a
-    Ctrl-C at a terminal); wait for it to end."""
+    Ctrl-C at a terminal); wait for it to end. ``err`` is its stderr (with
+    ``merged``, its stdout too)."""
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE if merged else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+        start_new_session=True,
     )
+    output = proc.stdout if merged else proc.stderr
     try:
         wait_for(lambda: ready(proc) or proc.poll() is not None, "the run to be ready")
         time.sleep(delay)
@@ -126,8 +134,8 @@ def interrupt(
             os.killpg(proc.pid, signum)
         else:
             os.kill(target(proc) if target is not None else proc.pid, signum)
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode("utf-8", "replace")
+        assert output is not None
+        err = output.read().decode("utf-8", "replace")
         code = proc.wait(timeout=30)
         left = group(proc.pid)
     finally:
