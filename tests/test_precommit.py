@@ -317,3 +317,63 @@ def test_a_signal_under_the_framework_leaves_nothing_running(
     assert stopped.code != 0
     assert "Traceback" not in stopped.err
     assert not stopped.left, stopped.left
+
+
+def _readme_top() -> str:
+    text = (PROJECT / "README.md").read_text("utf-8")
+    return text[: text.index("\n## ")]
+
+
+def test_readme_starts_with_what_a_new_user_runs_in_their_own_repository() -> None:
+    top = _readme_top()
+    for command in (f"pipx install git+{PROJECT_URL}", f"python -m pip install git+{PROJECT_URL}"):
+        assert command in top
+    assert top.index(f"pipx install git+{PROJECT_URL}") < top.index("captchaai-guard install")
+    text = (PROJECT / "README.md").read_text("utf-8")
+    configs = [
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+        if "repos:" in block and "captchaai-guard" in block
+    ]
+    assert len(configs) >= 2
+    listed = subprocess.run(["git", "tag"], cwd=PROJECT, capture_output=True, text=True, check=False)
+    tags = listed.stdout.split()
+    for config in configs:
+        (entry,) = config["repos"]
+        assert entry["repo"] == PROJECT_URL
+        assert [hook["id"] for hook in entry["hooks"]] == ["captchaai-guard"]
+        # No release tags yet: a tag the project does not have would make pre-commit fail.
+        rev = str(entry["rev"])
+        assert rev in tags or not re.fullmatch(r"v?\d+(\.\d+)*", rev), rev
+    assert "pre-commit autoupdate" in text
+
+
+def test_a_new_user_installs_from_the_git_url(checkout: Checkout, tmp_path: Path) -> None:
+    """The README's install line (pip from the project's git URL, here its
+    committed copy), then ``captchaai-guard install`` in a repository of
+    one's own: a commit with a key is blocked, the advice names commands
+    the user now has."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    url = f"git+file://{checkout.path}@{checkout.sha}"  # for git+{PROJECT_URL}
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", url], capture_output=True, text=True, check=False
+    )
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    own = Repo(tmp_path / "own")
+    own.path.mkdir()
+    own.git("init", "-q")
+    install = subprocess.run(
+        [str(venv / "bin" / "captchaai-guard"), "install"], cwd=own.path, capture_output=True, text=True
+    )
+    assert install.returncode == 0, install.stderr
+    key = fake_key()
+    own.stage("settings.py", key_line(key))
+    commit = subprocess.run(
+        ["git", "commit", "-q", "-m", "key"], cwd=own.path, capture_output=True, text=True
+    )
+    assert commit.returncode == 1, commit.stdout + commit.stderr
+    assert f"***{key[-4:]}" in commit.stderr and key not in commit.stderr
+    assert "captchaai-guard fix" in commit.stderr and "pipx install" not in commit.stderr
+    assert own.git("rev-list", "--all") == ""  # nothing was committed
