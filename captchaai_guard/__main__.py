@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from captchaai_guard.entry import main
+from captchaai_guard.entry import console
 
-raise SystemExit(main())
+console()

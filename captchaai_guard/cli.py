@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from captchaai_guard import __version__
-from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, GitError, GuardError, OutputError, redact
+from captchaai_guard.errors import (
+    EXIT_CLEAN,
+    EXIT_ERROR,
+    GitError,
+    GuardError,
+    OutputError,
+    describe,
+    redact,
+)
 
 if TYPE_CHECKING:
     from captchaai_guard.config import Config
@@ -289,7 +297,10 @@ def scan(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code instead of raising."""
+    """Run the CLI; return the exit code instead of raising (an
+    :class:`~captchaai_guard.errors.Interrupted` excepted: the console
+    script's :func:`~captchaai_guard.errors.guard` reports it, once the
+    processes started are stopped)."""
     try:
         cli.main(
             args=list(argv) if argv is not None else None, prog_name="captchaai-guard", standalone_mode=False
@@ -318,11 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         click.echo("captchaai-guard: error: output closed before the report was written", err=True)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        fail("interrupted")
-        return EXIT_ERROR
-    except Exception as exc:  # fail closed, one line, no traceback
-        fail(f"internal error ({type(exc).__name__}): {exc}")
+    except (KeyboardInterrupt, Exception) as exc:  # fail closed, one line, no traceback
+        fail(describe(exc))
         return EXIT_ERROR
     return EXIT_CLEAN
 

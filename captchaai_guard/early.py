@@ -237,7 +237,7 @@ def release(fd: int) -> None:
         (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
     ]
     try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-        _helpers.append(os.posix_spawnp("cat", ["cat"], dict(os.environ), file_actions=actions))
+        _helpers.append(started(os.posix_spawnp("cat", ["cat"], dict(os.environ), file_actions=actions)))
     except OSError:
         pass  # no cat: this process frees the file itself
     close(hold, fd)  # while ``cat`` still holds the file, this is quick
@@ -248,11 +248,118 @@ def _reap() -> None:
     """Collect the ``cat``s of earlier releases that have exited."""
     for pid in list(_helpers):
         try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
+            done, _ = reap(pid, os.WNOHANG)
         except ChildProcessError:  # reaped by someone else
             done = pid
         if done:
             _helpers.remove(pid)
+
+
+# -- the children of this process ---------------------------------------------
+# Every process a scan starts (git, a forked parser, a ``cat`` of release())
+# is its owner's to reap, and its owner stops it when the scan ends early
+# (``finally``). What an interrupted or failed run still has on its way out
+# is stopped by stop_children(): the processes recorded here (pid -> the
+# Popen that started it, or None for os.posix_spawn and os.fork), and on
+# Linux any other child /proc lists, and their children. A pid leaves the record when reaped,
+# so that a pid the system gave to another process is never signalled.
+_running: dict[int, Popen[bytes] | None] = {}
+
+
+def started(pid: int, proc: Popen[bytes] | None = None) -> int:
+    """Record the child ``pid`` (started by ``proc``, if by subprocess)."""
+    _running[pid] = proc
+    return pid
+
+
+def reap(pid: int, options: int = 0) -> tuple[int, int]:
+    """``os.waitpid(pid, options)``, forgetting ``pid`` once it is reaped."""
+    try:
+        done = os.waitpid(pid, options)
+    except ChildProcessError:
+        _running.pop(pid, None)
+        raise
+    if done[0]:
+        _running.pop(pid, None)
+    return done
+
+
+def reaped(proc: Popen[bytes]) -> None:
+    """Forget a child started by subprocess, once its ``wait`` returned."""
+    if proc.returncode is not None:
+        _running.pop(proc.pid, None)
+
+
+def stop_children() -> None:
+    """Kill (SIGKILL) and reap every child this process has not reaped, and
+    on Linux what those children started (a git wrapper's git, say): a run
+    that ends early leaves no git behind. Never raises."""
+    children: dict[int, Popen[bytes] | None] = dict(_running)
+    _running.clear()
+    listed = _descendants(["self"])
+    for pid in listed:
+        children.setdefault(pid, None)
+    for pid, proc in children.items():
+        try:
+            if proc is None:
+                os.kill(pid, 9)
+            elif proc.returncode is None:
+                proc.kill()
+        except OSError:
+            pass
+    others = []
+    for pid, proc in children.items():
+        try:
+            if proc is not None:
+                proc.wait()
+            else:
+                os.waitpid(pid, 0)
+        except ChildProcessError:  # not a child: a grandchild, the system reaps it
+            others.append(pid)
+        except (OSError, ValueError):
+            pass
+    _wait_gone(others)
+
+
+def _descendants(parents: list[str]) -> list[int]:
+    """The processes /proc lists under ``parents`` (Linux), children first."""
+    found: list[int] = []
+    for parent in parents:
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for thread in threads:
+            try:
+                fd = os.open(f"/proc/{parent}/task/{thread}/children", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                found += [int(pid) for pid in os.read(fd, 1 << 16).split()]
+            except (OSError, ValueError):
+                pass
+            finally:
+                os.close(fd)
+    if found:
+        found += _descendants([str(pid) for pid in found])
+    return found
+
+
+def _wait_gone(pids: list[int], timeout: float = 0.5) -> None:
+    """Wait (a moment at most) until the killed processes ``pids``, which
+    are not this process's children, are dead (gone, or zombies)."""
+    from time import monotonic, sleep
+
+    deadline = monotonic() + timeout
+    for pid in pids:
+        while monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as handle:
+                    if handle.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
+                        break
+            except (OSError, IndexError):
+                break
+            sleep(0.001)
 
 
 _idle: list[Callable[[], object]] = []
@@ -295,14 +402,14 @@ class Child:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            pid, status = reap(self.pid, os.WNOHANG)
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
     def wait(self) -> int:
         if self.returncode is None:
-            _, status = os.waitpid(self.pid, 0)
+            _, status = reap(self.pid)
             self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
@@ -322,7 +429,9 @@ class Forked:
     def __init__(self, task: Callable[[], object]) -> None:
         read_end, write_end = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the child: compute, send, leave
+        if pid:
+            started(pid)
+        else:  # the child: compute, send, leave
             os.close(read_end)
             code = 0
             try:
@@ -456,14 +565,38 @@ def discard() -> None:
 
 def error_file() -> int | None:
     """An anonymous file (for git's errors, or its output) where the system
-    has O_TMPFILE (Linux) and the temporary folder takes one, else None."""
+    has O_TMPFILE (Linux) and the temporary folder takes one and has room
+    (see :func:`temp_full`), else None."""
     flag = getattr(os, "O_TMPFILE", 0)
     if not flag:
         return None
     try:
-        return os.open(os.environ.get("TMPDIR") or "/tmp", flag | os.O_RDWR, 0o600)
+        fd = os.open(temp_folder(), flag | os.O_RDWR, 0o600)
     except OSError:
         return None
+    if temp_full([fd]):  # what git writes there would be lost
+        os.close(fd)
+        return None
+    return fd
+
+
+def temp_folder() -> str:
+    """Where :func:`error_file` makes its files (``TMPDIR``, else /tmp)."""
+    return os.environ.get("TMPDIR") or "/tmp"
+
+
+TEMP_ROOM = 1 << 20  # less free space than this: the folder counts as full
+
+
+def temp_full(fds: Sequence[int] = ()) -> bool:
+    """True when the file system of ``fds`` (files in the temporary
+    folder), or else of :func:`temp_folder`, has almost no room left: a git
+    writing there failed for that reason, and its message may be lost."""
+    try:
+        infos = [os.fstatvfs(fd) for fd in fds] if fds else [os.statvfs(temp_folder())]
+    except (OSError, AttributeError):  # (no statvfs on Windows)
+        return False
+    return any(info.f_bavail * info.f_frsize < TEMP_ROOM for info in infos)
 
 
 def output_file() -> int | None:
@@ -519,7 +652,7 @@ def spawn(
         else (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
     ]
     try:
-        pid = os.posix_spawnp(argv[0], list(argv), env, file_actions=actions)
+        pid = started(os.posix_spawnp(argv[0], list(argv), env, file_actions=actions))
     except OSError:
         if into is None:
             os.close(read_end)
@@ -549,7 +682,7 @@ def collect(pid: int, fd: int) -> bytes | None:
         pass
     finally:
         os.close(fd)
-    _, status = os.waitpid(pid, 0)
+    _, status = reap(pid)
     return b"".join(chunks) if status == 0 else None
 
 
@@ -569,11 +702,11 @@ def start_log(revisions: Sequence[str]) -> str | None:
     if started is None:
         return None
     top = output(git_argv(["rev-parse", "--show-toplevel"]), env)
-    if not top or not top.endswith("\n"):
+    root = top[:-1] if top and top.endswith("\n") else ""
+    if not os.path.isabs(root) or not os.path.isdir(root):  # (not a git answer: the scan reports it)
         for log in started:
             log.discard()
         return None
-    root = top[:-1]
     if not here:
         started = _spawn_logs(revisions, env, root)
         if started is None:
@@ -593,7 +726,9 @@ def _spawn_logs(revisions: Sequence[str], env: Mapping[str, str], root: str | No
     for args in log_commands(revisions):
         argv = git_argv(args)
         errors = error_file()
-        spawned = spawn(argv if root is None else [argv[0], "-C", root, *argv[1:]], env, errors)
+        # Without a file for its errors, the scan starts git itself (they go to a pipe).
+        command = argv if root is None else [argv[0], "-C", root, *argv[1:]]
+        spawned = None if errors is None else spawn(command, env, errors)
         if spawned is None:
             close(errors)
             for log in started:

@@ -14,7 +14,9 @@ same :func:`captchaai_guard.scan_run.run_scan` the ``scan`` command calls:
 
 The report, writer and exit code are the command's own. Everything else,
 and any doubt (an error included: the command reports it), goes to
-:func:`captchaai_guard.cli.main`.
+:func:`captchaai_guard.cli.main`. SIGINT, SIGTERM and anything unexpected
+end the run with one line and exit 2, its git processes stopped
+(:func:`captchaai_guard.errors.guard`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 
-from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, leave
+from captchaai_guard.errors import EXIT_CLEAN, guard, leave
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,8 +85,15 @@ def _quick(fmt: str, commits: str | None) -> int:
 
 
 def console() -> None:
-    """The console script: :func:`main`, then out (see :func:`~captchaai_guard.errors.leave`)."""
-    leave(main())
+    """The console script: :func:`main` under :func:`~captchaai_guard.errors.guard`,
+    then out (see :func:`~captchaai_guard.errors.leave`)."""
+    leave(guard(main, _stop_children))
+
+
+def _stop_children() -> None:
+    from captchaai_guard import early
+
+    early.stop_children()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,9 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if request is not None:
             try:
                 return _quick(*request)
-            except KeyboardInterrupt:
-                sys.stderr.write("captchaai-guard: error: interrupted\n")
-                return EXIT_ERROR
             except Exception:  # any doubt: the full command decides (and reports)
                 pass
         from captchaai_guard.cli import main as cli_main

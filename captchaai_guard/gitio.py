@@ -12,7 +12,7 @@ import os
 from collections.abc import Collection, Sequence
 
 from captchaai_guard import early
-from captchaai_guard.errors import GitError
+from captchaai_guard.errors import GitError, os_hint, redact, shorten
 from captchaai_guard.gitargs import (
     DIFF_FLAGS,
     git_argv,
@@ -34,11 +34,51 @@ def as_stream(reader: object) -> IO[bytes]:
 
 
 def _first_line(text: bytes) -> str:
+    """The first non-empty line of what git printed, shortened, keys masked
+    ("" when it printed nothing)."""
     for line in text.decode("utf-8", "replace").splitlines():
         line = line.strip()
         if line:
-            return line.removeprefix("fatal: ").removeprefix("error: ")
-    return "no message"
+            return redact(shorten(line.removeprefix("fatal: ").removeprefix("error: "), 200))
+    return ""
+
+
+NO_SPACE = "No space left on device"
+
+
+def temp_full_message() -> str:
+    folder = early.temp_folder()
+    return (
+        f"the temporary folder {folder} is full ({NO_SPACE}): "
+        "free some space there or point TMPDIR at a folder with room"
+    )
+
+
+def failure(
+    args: Sequence[str], code: int, err: bytes, out: bytes = b"", temp_full: bool = False
+) -> GitError:
+    """The error for ``git ARGS`` exiting with ``code``: what git printed
+    (its first line; stdout's when stderr is empty). With ``temp_full`` (its
+    output or errors went to the temporary folder, which is full), a
+    message lost there or about space names that folder instead."""
+    what = f"git {args[0]}" if args else "git"
+    if code < 0:
+        return GitError(f"{what} was killed by signal {-code}; the scan is incomplete")
+    message = _first_line(err) or _first_line(out)
+    if temp_full and (not message or NO_SPACE.lower() in message.lower()):
+        return GitError(f"{what} failed: {temp_full_message()}")
+    if not message:
+        return GitError(f"{what} failed (exit code {code}) without a message")
+    return GitError(f"{what} failed: {message}")
+
+
+def _not_started(exc: OSError, cwd: str | Path | None, what: str = "git") -> GitError:
+    """The error for a git that could not be started."""
+    if cwd is not None and not os.path.isdir(cwd):
+        return GitError(f"cannot run git in {os.fspath(cwd)!r}: no such folder")
+    if isinstance(exc, FileNotFoundError):
+        return GitError("git was not found on PATH; install git to use captchaai-guard")
+    return GitError(f"could not run {what}: {os_hint(exc) or exc.strerror or exc}")
 
 
 def run(
@@ -54,47 +94,70 @@ def run(
         proc = subprocess.run(
             git_argv(args), cwd=cwd, input=input, capture_output=True, env=git_env(), check=False
         )
-    except FileNotFoundError:
-        raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
     except OSError as exc:
-        raise GitError(f"could not run git: {exc.strerror or exc}") from None
+        raise _not_started(exc, cwd) from None
     if proc.returncode not in ok:
-        raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+        raise failure(args, proc.returncode, proc.stderr, proc.stdout)
     return proc.stdout
 
 
 class _ErrorFile:
     """Where a streaming git writes its errors: an anonymous file, so a
     chatty stderr can never fill a pipe and stall git while its stdout is
-    read. Without a usable temporary folder, errors are dropped (the exit
-    status still fails the scan)."""
+    read. Where there is none (no O_TMPFILE, or a temporary folder without
+    room), a pipe a thread reads ahead (:class:`early.AheadReader`)."""
 
     def __init__(self) -> None:
         self.handle: IO[bytes] | None = None
+        self.pipe: early.AheadReader | None = None
+        self.write_end: int | None = None
         fd = early.error_file()  # Linux: no tempfile import on the hook path
         if fd is not None:
             self.handle = os.fdopen(fd, "w+b")
             return
-        try:
-            import tempfile
-
-            self.handle = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        except OSError:
-            self.handle = None
+        read_end, self.write_end = os.pipe()
+        self.pipe = early.AheadReader(read_end)
 
     @classmethod
     def adopt(cls, fd: int | None) -> _ErrorFile:
         """The file the fast path's git writes its errors to (None: dropped)."""
         errors = cls.__new__(cls)
         errors.handle = os.fdopen(fd, "w+b") if fd is not None else None
+        errors.pipe = None
+        errors.write_end = None
         return errors
 
     def target(self) -> IO[bytes] | int:
+        if self.write_end is not None:
+            return self.write_end
         import subprocess
 
         return self.handle if self.handle is not None else subprocess.DEVNULL
 
+    def started(self) -> None:
+        """git is started: only it holds the pipe's write end now."""
+        early.close(self.write_end)
+        self.write_end = None
+
+    def fileno(self) -> int | None:
+        try:
+            return None if self.handle is None else self.handle.fileno()
+        except (OSError, ValueError):
+            return None
+
     def read(self) -> bytes:
+        """The start of what git wrote (once it has exited)."""
+        if self.pipe is not None:
+            chunks: list[bytes] = []
+            size = 0
+            try:
+                while chunk := self.pipe.read():
+                    if size < 4096:
+                        chunks.append(chunk)
+                    size += len(chunk)
+            except OSError:
+                pass
+            return b"".join(chunks)[:4096]
         if self.handle is None:
             return b""
         try:
@@ -104,6 +167,10 @@ class _ErrorFile:
             return b""
 
     def close(self) -> None:
+        self.started()
+        if self.pipe is not None:
+            self.pipe.close()
+            self.pipe = None
         if self.handle is not None:
             self.handle.close()
             self.handle = None
@@ -142,14 +209,12 @@ class GitStream:
                 stderr=self.errors.target(),
                 env=git_env(),
             )
-        except FileNotFoundError:
-            self.errors.close()
-            early.close(into)
-            raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
         except OSError as exc:
             self.errors.close()
             early.close(into)
-            raise GitError(f"could not run git: {exc.strerror or exc}") from None
+            raise _not_started(exc, cwd) from None
+        early.started(self.proc.pid, self.proc)
+        self.errors.started()
         if into is not None:
             self.reader = early.GrowingFile(into, self.proc)
             self.stdout = as_stream(self.reader)
@@ -161,20 +226,32 @@ class GitStream:
         self.stdout = as_stream(self.reader)
 
     def finish(self) -> None:
-        code = self.proc.wait()
+        code = self._wait()
+        # (before the files are closed: the space they hold is freed then)
+        full = code > 0 and early.temp_full(self._temp_files())
         self.reader.close()
         err = self.errors.read()
         self.errors.close()
-        if code < 0:
-            raise GitError(f"git {self.args[0]} was killed by signal {-code}; the scan is incomplete")
         if code != 0:
-            raise GitError(f"git {self.args[0]} failed: {_first_line(err)}")
+            raise failure(self.args, code, err, temp_full=full)
 
     def kill(self) -> None:
         self.proc.kill()
-        self.proc.wait()
+        self._wait()
         self.reader.close()
         self.errors.close()
+
+    def _wait(self) -> int:
+        code = self.proc.wait()
+        if not isinstance(self.proc, early.Child):
+            early.reaped(self.proc)
+        return code
+
+    def _temp_files(self) -> list[int]:
+        """The descriptors of the temporary files git writes to."""
+        fds = [getattr(self.reader, "fd", None) if isinstance(self.reader, early.GrowingFile) else None]
+        fds.append(self.errors.fileno())
+        return [fd for fd in fds if fd is not None]
 
 
 def _take_early(args: Sequence[str], cwd: str | Path | None) -> early.Started | None:
@@ -191,23 +268,36 @@ def _take_early(args: Sequence[str], cwd: str | Path | None) -> early.Started | 
 
 def repo_root(cwd: str | Path | None = None) -> Path:
     """The top of the work tree; a clear error outside one or in a bare repo."""
+    args = ["rev-parse", "--is-bare-repository", "--is-inside-git-dir"]
     try:
-        state = run(["rev-parse", "--is-bare-repository", "--is-inside-git-dir"], cwd=cwd).split()
+        out = run(args, cwd=cwd)
     except GitError as exc:
         if "not a git repository" in str(exc):
             raise GitError("not a git repository (run captchaai-guard inside one)") from None
         raise
-    if state[:1] == [b"true"]:
+    state = out.split()
+    if len(state) != 2 or not set(state) <= {b"true", b"false"}:
+        raise _unexpected(args, out)
+    if state[0] == b"true":
         raise GitError("this is a bare repository: there is no index or work tree to scan")
-    if state[1:2] == [b"true"]:
+    if state[1] == b"true":
         raise GitError("inside the .git folder: run captchaai-guard from the work tree")
     out = run(["rev-parse", "--show-toplevel"], cwd=cwd)
     top = out.decode("utf-8", "surrogateescape").removesuffix("\n")
     if not top:
         raise GitError("not inside a git work tree")
+    if "\n" in top or not os.path.isabs(top) or not os.path.isdir(top):
+        raise _unexpected(["rev-parse", "--show-toplevel"], out)
     from pathlib import Path
 
     return Path(top)
+
+
+def _unexpected(args: Sequence[str], out: bytes) -> GitError:
+    """git answered, but not as git does (a broken git, or a script named git)."""
+    shown = _first_line(out)
+    answer = repr(shown) if shown else "nothing"
+    return GitError(f"unexpected answer from git {args[0]}: {answer} (is the git on PATH a working git?)")
 
 
 def staged_diff(root: str | Path) -> GitStream:
@@ -266,7 +356,7 @@ def log_diff(root: str | Path, revisions: Sequence[str]) -> GitStream | ChainedS
     try:
         for args in log_commands(revisions):
             streams.append(GitStream(args, cwd=root))
-    except GitError:
+    except BaseException:  # (an interruption too: none is left running)
         for started in streams:
             started.kill()
         raise
@@ -296,7 +386,7 @@ class BlobReader:
 
         self.errors = _ErrorFile()
         try:
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 git_argv(["cat-file", "--batch"]),
                 cwd=self.root,
                 stdin=subprocess.PIPE,
@@ -304,20 +394,28 @@ class BlobReader:
                 stderr=self.errors.target(),
                 env=git_env(),
             )
-        except FileNotFoundError:
-            raise GitError("git was not found on PATH; install git to use captchaai-guard") from None
         except OSError as exc:
-            raise GitError(f"could not run git cat-file: {exc.strerror or exc}") from None
+            self.errors.close()
+            raise _not_started(exc, self.root, "git cat-file") from None
+        early.started(proc.pid, proc)
+        self.errors.started()
+        return proc
 
     def _failed(self, what: str, sha: str) -> GitError:
         """The error for a blob that could not be read, with git's own reason."""
         self._stop()
         reason = b""
+        full = False
         if self.errors is not None:
+            errors = self.errors.fileno()
+            full = early.temp_full([] if errors is None else [errors])
             reason = self.errors.read()
             self.errors.close()
             self.errors = None
-        detail = f": {_first_line(reason)}" if reason.strip() else ""
+        line = _first_line(reason)
+        if full and (not line or NO_SPACE.lower() in line.lower()):
+            line = temp_full_message()
+        detail = f": {line}" if line else ""
         return GitError(f"git cat-file {what} blob {sha[:12]}{detail}; the scan is incomplete")
 
     def read(self, sha: str) -> bytes:
@@ -365,6 +463,8 @@ class BlobReader:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        finally:
+            early.reaped(proc)
 
 
 def tracked_files(root: Path) -> list[str]:

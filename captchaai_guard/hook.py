@@ -27,7 +27,16 @@ import os
 import sys
 
 from captchaai_guard import early
-from captchaai_guard.errors import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, GuardError, leave, redact
+from captchaai_guard.errors import (
+    EXIT_CLEAN,
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    GuardError,
+    describe,
+    guard,
+    leave,
+    say,
+)
 from captchaai_guard.tables import CONFIG_FILE, PYPROJECT, may_define_table
 
 # Only os, sys and the errors at import time: a commit without anything key-like is
@@ -207,6 +216,8 @@ def _framework_push(ctx: Context, from_ref: str, to_ref: str, files: Sequence[st
 
 def parse_push_lines(stdin: IO[str]) -> list[tuple[str, str, str, str]]:
     """The ``<local ref> <local sha> <remote ref> <remote sha>`` lines git sends."""
+    if stdin is None:
+        raise HookError("standard input is closed: pre-push reads the pushed refs from it")
     updates = []
     for line in stdin:
         fields = line.split()
@@ -245,12 +256,14 @@ def pre_push(args: Sequence[str], stdin: IO[str]) -> tuple[list[Finding], str]:
     return ctx.accepted(list(_unique(findings))), f"commits being pushed{target}"
 
 
-def report(findings: Sequence[Finding], source: str, mode: str, stream: IO[str]) -> None:
+def report(
+    findings: Sequence[Finding], source: str, mode: str, stream: IO[str], framework: bool = False
+) -> None:
     from captchaai_guard.report import Summary, renderer, use_color
 
     pushing = mode == "pre-push" or source.startswith("commits")
     # hook=True adds the `git commit --no-verify` escape hatch; a push has its own.
-    summary = Summary(source=source, color=use_color(stream), hook=not pushing)
+    summary = Summary(source=source, color=use_color(stream), hook=not pushing, framework=framework)
     text = renderer("text")(findings, summary)
     if pushing:
         text += PUSH_NOTE
@@ -259,9 +272,7 @@ def report(findings: Sequence[Finding], source: str, mode: str, stream: IO[str])
 
 
 def _error(message: str) -> int:
-    sys.stderr.write(f"captchaai-guard: error: {redact(message)}\n")
-    sys.stderr.flush()
-    return EXIT_ERROR
+    return say(message)
 
 
 # --- the fast path -----------------------------------------------------------
@@ -345,7 +356,7 @@ def _start_staged_diff() -> early.Started | None:
     if size > QUICK_LIMIT:  # git is still writing: the scan goes on from here
         return early.Started(argv, env, cwd, pid, read_end, head, None, errors)
     os.close(read_end)
-    _, status = os.waitpid(pid, 0)
+    _, status = early.reap(pid)
     return early.Started(argv, env, cwd, pid, None, head, os.waitstatus_to_exitcode(status), errors)
 
 
@@ -403,11 +414,23 @@ def clean_quickly(files: Sequence[str], environ: Mapping[str, str]) -> bool:
     if started.status != 0 and started.fd is None:  # git failed: the full path reports it
         started.discard()
         return False
+    if not _looks_like_a_diff(started):  # (the full path asks git again, and reports it)
+        started.discard()
+        return False
     if started.fd is None and b"Binary files " not in started.head and not _needs_scan(started.head, True):
         started.discard()
         return True
     early.keep(started)
     return False
+
+
+def _looks_like_a_diff(started: early.Started) -> bool:
+    """True when git printed nothing or a diff: anything else (a broken
+    git, a script named git) is left to the full path, which reports it."""
+    head = started.head
+    if not head and started.fd is not None and started.growing:
+        head = os.pread(started.fd, 16, 0)
+    return not head or head.startswith(b"diff --git ")
 
 
 def _load_site() -> None:
@@ -419,7 +442,9 @@ def _load_site() -> None:
         site.main()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, framework: bool = False) -> int:
+    """The hook (``argv``: its mode and arguments); ``framework``: started by
+    the pre-commit framework (see :func:`run`)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         (sys.stdout if args else sys.stderr).write(USAGE)
@@ -438,22 +463,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             return _error(f"unknown hook type {mode!r} (expected {' or '.join(MODES)})")
         if findings:
-            report(findings, source, mode, sys.stderr)
+            report(findings, source, mode, sys.stderr, framework)
             return EXIT_FINDINGS
         return EXIT_CLEAN
-    except GuardError as exc:
-        return _error(str(exc))
-    except KeyboardInterrupt:
-        return _error("interrupted")
     except Exception as exc:  # fail closed, one line, no traceback
-        return _error(f"internal error ({type(exc).__name__}): {exc}")
+        return _error(describe(exc))
     finally:
         early.discard()  # a git the scan did not take
 
 
-def run() -> None:
-    """Console script entry point (and the pre-commit framework's)."""
-    leave(main())
+def run(framework: bool = False) -> None:
+    """Console script entry point, and the pre-commit framework's (with
+    ``framework``: the advice after a blocked commit says how to install
+    the commands it names). SIGINT and SIGTERM, and any error, end it with
+    one line and exit 2, leaving no git running (see
+    :func:`~captchaai_guard.errors.guard`)."""
+    leave(guard(lambda: main(framework=framework), early.stop_children))
 
 
 if __name__ == "__main__":

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from captchaai_guard import PROJECT_URL
 from captchaai_guard.record import NamedTuple
 
 ENV_VAR = "CAPTCHAAI_API_KEY"
+# How a user gets the ``captchaai-guard`` command the advice names when the
+# pre-commit framework ran the hook (it keeps its copy in an environment of
+# its own, not on the user's PATH).
+INSTALL_COMMANDS = (f"pipx install git+{PROJECT_URL}", f"python -m pip install git+{PROJECT_URL}")
 
 
 class Language(NamedTuple):
@@ -91,8 +96,10 @@ def _variable(line: str) -> str:
     return ENV_VAR
 
 
-def advice(items: Iterable[tuple[str, str]], *, hook: bool = False) -> str:
-    """The fix block for findings given as ``(path, masked_line)`` pairs."""
+def advice(items: Iterable[tuple[str, str]], *, hook: bool = False, framework: bool = False) -> str:
+    """The fix block for findings given as ``(path, masked_line)`` pairs
+    (``framework``: the pre-commit framework ran the hook, so the commands
+    named come after the line that installs them)."""
     pairs = list(items)
     variables = sorted({_variable(line) for _, line in pairs}) or [ENV_VAR]
     var = variables[0]
@@ -112,8 +119,17 @@ def advice(items: Iterable[tuple[str, str]], *, hook: bool = False) -> str:
             continue
         seen.add(lang.name)
         lines.append(f"       {lang.name} ({path}): {lang.read.format(var=_variable(line))}")
+    if framework:
+        pipx, pip = INSTALL_COMMANDS
+        lines += [
+            "  3. Or let captchaai-guard do it: pre-commit runs its own copy, so install the command first:",
+            f"       {pipx}",
+            f"       (or {pip})",
+            "     then: captchaai-guard fix (try --dry-run first).",
+        ]
+    else:
+        lines.append("  3. Or let captchaai-guard do it: captchaai-guard fix (try --dry-run first).")
     lines += [
-        "  3. Or let captchaai-guard do it: captchaai-guard fix (try --dry-run first).",
         "If the key was already pushed, rotate it in the CaptchaAI dashboard now:",
         "  removing it in a later commit does not remove it from git history.",
         "A documented fake key? Add the comment 'captchaai-guard: allow' to that line.",

@@ -102,6 +102,8 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
         engine.required = EVERY_RUN  # (no line settled before the engine: each candidate is listed)
     if request.mode == "stdin":
         source = "stdin"
+        if sys.stdin is None:
+            raise GuardError("standard input is closed: --stdin has no diff to read")
         stream = scan_diff(engine, sys.stdin.buffer, include=include, strip_color=True, explain=explain)
     else:
         assert root is not None

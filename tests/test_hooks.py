@@ -488,6 +488,8 @@ def test_a_clean_commit_is_settled_without_the_scan_modules(seeded: Repo) -> Non
     code, names = _hook_modules(seeded.path)
     assert code == 0
     assert not names & {"captchaai_guard.scan", "captchaai_guard.engine", "captchaai_guard.rules"}
+    # Catching SIGINT/SIGTERM uses the C module (`signal` imports enum); no traceback module.
+    assert not names & {"signal", "traceback"}
     code, names = _hook_modules(seeded.path, "checksums.txt")
     assert code == 0 and "captchaai_guard.scan" not in names
 

@@ -8,7 +8,9 @@ The hook environment is built once per test session (a session-wide
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from captchaai_guard import PROJECT_URL
 from tests.conftest import BIN, Repo, fake_key
+from tests.test_signals import Stopped, catches, group, interrupt, slow_git
 
 # One worker runs them all, so the session-wide environment is built once.
 pytestmark = [pytest.mark.precommit, pytest.mark.xdist_group("precommit")]
@@ -241,3 +245,135 @@ def test_submodule_with_its_own_config_blocks_its_commits(
     proc = subprocess.run(["git", "commit", "-m", "key"], cwd=inner.path, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"***{key[-4:]}" in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
+
+
+def test_a_blocked_commit_says_how_to_get_the_commands_it_names(repo: Repo, checkout: Checkout) -> None:
+    """pre-commit keeps captchaai-guard in an environment of its own: the
+    advice names a command (captchaai-guard fix) only after the line that
+    installs it. The standalone hook, run from an install, does not."""
+    use_config(repo, checkout)
+    repo.stage("app.py", key_line(fake_key()))
+    run = pre_commit(repo, "run")
+    assert run.code == 1, run.output
+    lines = run.output.splitlines()
+    install = next(n for n, line in enumerate(lines) if f"pipx install git+{PROJECT_URL}" in line)
+    assert any(f"python -m pip install git+{PROJECT_URL}" in line for line in lines[install:])
+    named = re.compile(r"captchaai-guard (fix|baseline|install)\b")
+    commands = [n for n, line in enumerate(lines) if named.search(line)]
+    assert commands and min(commands) > install, run.output
+
+    repo.stage(".pre-commit-config.yaml", "repos: []\n")
+    hook = subprocess.run(
+        [str(BIN / "captchaai-guard-hook"), "pre-commit"], cwd=repo.path, capture_output=True, text=True
+    )
+    assert hook.returncode == 1 and "captchaai-guard fix" in hook.stderr
+    assert "pipx install" not in hook.stderr
+
+
+def _framework_run(repo: Repo, tmp_path: Path, signum: int, whole_group: bool) -> Stopped:
+    """``pre-commit run`` with a git that holds the scan's diff open,
+    interrupted once the hook's Python runs (and catches SIGTERM)."""
+    marker = tmp_path / "git-printed"
+    env = slow_git(tmp_path, marker)
+    del env["GIT_EXEC_PATH"]  # (pre-commit runs git itself: its own git stays the real one)
+    found: list[int] = []
+
+    def ready(proc: subprocess.Popen[bytes]) -> bool:
+        for line in group(proc.pid, width=1 << 16) if marker.exists() else []:
+            pid, _, command = line.partition(": ")
+            if "captchaai_guard.hook" in command and catches(int(pid), signal.SIGTERM):
+                found[:] = [int(pid)]
+                return True
+        return False
+
+    return interrupt(
+        [sys.executable, "-m", "pre_commit", "run", "--color", "never"],
+        repo.path,
+        env,
+        signum,
+        ready,
+        target=lambda proc: found[0],
+        whole_group=whole_group,
+        merged=True,
+    )
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads processes from /proc")
+def test_a_signal_under_the_framework_leaves_nothing_running(
+    repo: Repo, checkout: Checkout, tmp_path: Path
+) -> None:
+    use_config(repo, checkout)
+    repo.stage("app.py", key_line(fake_key()))
+    assert pre_commit(repo, "run").code == 1  # (the hook environment is ready)
+
+    stopped = _framework_run(repo, tmp_path / "term", signal.SIGTERM, whole_group=False)
+    assert stopped.code == 1, stopped.err
+    assert stopped.err.count("captchaai-guard: error: interrupted by SIGTERM") == 1, stopped.err
+    assert "Traceback" not in stopped.err
+    assert not stopped.left, stopped.left
+
+    # Ctrl-C: pre-commit stops too (its own message), and no git stays behind.
+    stopped = _framework_run(repo, tmp_path / "int", signal.SIGINT, whole_group=True)
+    assert stopped.code != 0
+    assert "Traceback" not in stopped.err
+    assert not stopped.left, stopped.left
+
+
+def _readme_top() -> str:
+    text = (PROJECT / "README.md").read_text("utf-8")
+    return text[: text.index("\n## ")]
+
+
+def test_readme_starts_with_what_a_new_user_runs_in_their_own_repository() -> None:
+    top = _readme_top()
+    for command in (f"pipx install git+{PROJECT_URL}", f"python -m pip install git+{PROJECT_URL}"):
+        assert command in top
+    assert top.index(f"pipx install git+{PROJECT_URL}") < top.index("captchaai-guard install")
+    text = (PROJECT / "README.md").read_text("utf-8")
+    configs = [
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
+        if "repos:" in block and "captchaai-guard" in block
+    ]
+    assert len(configs) >= 2
+    listed = subprocess.run(["git", "tag"], cwd=PROJECT, capture_output=True, text=True, check=False)
+    tags = listed.stdout.split()
+    for config in configs:
+        (entry,) = config["repos"]
+        assert entry["repo"] == PROJECT_URL
+        assert [hook["id"] for hook in entry["hooks"]] == ["captchaai-guard"]
+        # No release tags yet: a tag the project does not have would make pre-commit fail.
+        rev = str(entry["rev"])
+        assert rev in tags or not re.fullmatch(r"v?\d+(\.\d+)*", rev), rev
+    assert "pre-commit autoupdate" in text
+
+
+def test_a_new_user_installs_from_the_git_url(checkout: Checkout, tmp_path: Path) -> None:
+    """The README's install line (pip from the project's git URL, here its
+    committed copy), then ``captchaai-guard install`` in a repository of
+    one's own: a commit with a key is blocked, the advice names commands
+    the user now has."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    url = f"git+file://{checkout.path}@{checkout.sha}"  # for git+{PROJECT_URL}
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", url], capture_output=True, text=True, check=False
+    )
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    own = Repo(tmp_path / "own")
+    own.path.mkdir()
+    own.git("init", "-q")
+    install = subprocess.run(
+        [str(venv / "bin" / "captchaai-guard"), "install"], cwd=own.path, capture_output=True, text=True
+    )
+    assert install.returncode == 0, install.stderr
+    key = fake_key()
+    own.stage("settings.py", key_line(key))
+    commit = subprocess.run(
+        ["git", "commit", "-q", "-m", "key"], cwd=own.path, capture_output=True, text=True
+    )
+    assert commit.returncode == 1, commit.stdout + commit.stderr
+    assert f"***{key[-4:]}" in commit.stderr and key not in commit.stderr
+    assert "captchaai-guard fix" in commit.stderr and "pipx install" not in commit.stderr
+    assert own.git("rev-list", "--all") == ""  # nothing was committed

@@ -7,11 +7,12 @@ import os
 import shutil
 import stat
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo, console_script, fake_key
+from tests.conftest import Repo, Result, console_script, fake_key
 from tests.robust import assert_one_error_line
 
 REAL_GIT = shutil.which("git") or "git"
@@ -244,3 +245,200 @@ def test_bad_usage_is_exit_2_without_traceback(repo: Repo) -> None:
         result = repo.run(*args)
         assert result.code == 2 and "Traceback" not in result.err
         assert result.err.splitlines()[-1].startswith("Error:"), result.err
+
+
+# --- limits, a broken git, a full temporary folder ---------------------------
+
+HOOK = "captchaai-guard-hook"
+ENTRIES = [
+    ["scan"],
+    ["scan", "--format", "json"],
+    ["scan", "--commits", "HEAD"],
+    ["scan", "--files"],
+    ["scan", "--no-baseline"],
+    [HOOK, "pre-commit"],
+]
+
+
+def _run_limited(repo: Repo, args: list[str], limit: int, env: dict[str, str] | None = None) -> Result:
+    """``args`` (a console script's) with at most ``limit`` open files (ulimit -n)."""
+    import resource
+
+    argv = [console_script(HOOK), *args[1:]] if args[0] == HOOK else [console_script(), *args]
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    proc = subprocess.run(
+        argv, cwd=repo.path, capture_output=True, env=env, check=False, preexec_fn=limited
+    )
+    return Result(proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace"))
+
+
+@pytest.mark.parametrize("args", ENTRIES, ids=" ".join)
+def test_too_few_open_files_is_one_line_and_exit_2(repo: Repo, args: list[str]) -> None:
+    """``ulimit -n`` from 5 (below that the interpreter itself cannot
+    start) up: each run either scans to the end (a key was found: exit 1
+    with the report) or fails closed with one line, never a traceback and
+    never exit 0."""
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    repo.commit("key")
+    repo.stage("b.env", f"CAPTCHAAI_API_KEY_2={fake_key()}\n")
+    failed = []
+    for limit in (5, 6, 7, 8, 9, 10, 12, 16, 24):
+        result = _run_limited(repo, args, limit)
+        assert "Traceback" not in result.err, (limit, result.err)
+        if result.code == 2:
+            assert_one_error_line(result, "open files")
+            failed.append(limit)
+        else:
+            assert result.code == 1, (limit, result.code, result.err)
+            report = result.out if args[0] == "scan" and "--format" not in args else result.out + result.err
+            assert "b.env" in report or "a.env" in report, (limit, result.out, result.err)
+    assert 5 in failed
+
+
+def test_debug_variable_adds_the_traceback(repo: Repo) -> None:
+    """CAPTCHAAI_GUARD_DEBUG=1: an unexpected error (here: no file
+    descriptor left while modules load) shows its traceback, then the line."""
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    repo.commit("key")
+    debug = _env(CAPTCHAAI_GUARD_DEBUG="1")
+    seen = 0
+    for limit in range(5, 12):
+        quiet = _run_limited(repo, ["scan", "--commits", "HEAD"], limit)
+        if quiet.code != 2 or "raise the limit" not in quiet.err or "could not run" in quiet.err:
+            continue  # (not an unexpected error at this limit)
+        assert_one_error_line(quiet)
+        loud = _run_limited(repo, ["scan", "--commits", "HEAD"], limit, env=debug)
+        assert loud.code == 2 and "Traceback (most recent call last)" in loud.err, loud.err
+        assert loud.err.splitlines()[-1] == quiet.err.strip()
+        seen += 1
+    assert seen
+
+
+def _junk_git(tmp_path: Path, body: str) -> dict[str, str]:
+    bindir = tmp_path / "junk-bin"
+    bindir.mkdir(exist_ok=True)
+    script = bindir / "git"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return _env(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_a_git_that_prints_junk_is_named_and_never_passes(repo: Repo, tmp_path: Path, code: int) -> None:
+    """A ``git`` first on PATH that answers every command with junk (exit 0,
+    or exit 1 with the junk on stderr): every entry point fails closed and
+    says what that git printed (its first line, shortened, keys masked)."""
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    key = fake_key()
+    junk = f"garbage {key} " + "word " * 80
+    stream = "" if code == 0 else " >&2"
+    env = _junk_git(tmp_path, f'echo "{junk}"{stream}\necho "second line"{stream}\nexit {code}')
+    for args in ENTRIES:
+        script = console_script(HOOK) if args[0] == HOOK else console_script()
+        proc = subprocess.run(
+            [script, *(args[1:] if args[0] == HOOK else args)],
+            cwd=repo.path,
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+        result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+        assert_one_error_line(result, "garbage ***" + key[-4:])
+        line = result.err.strip()
+        assert key not in line and "second line" not in line and "not found on PATH" not in line
+        assert len(line) < 320, line
+        if code == 0:
+            assert "unexpected answer from git rev-parse" in line and "working git" in line, line
+
+
+def test_git_in_a_missing_folder_is_not_a_missing_git(repo: Repo, tmp_path: Path) -> None:
+    """A work-tree top git names but that is not a folder: said so, not
+    "git was not found"."""
+    env = _junk_git(
+        tmp_path,
+        f'case "$*" in *--show-toplevel*) echo "{tmp_path}/gone"; exit 0 ;; esac\nexec "{REAL_GIT}" "$@"',
+    )
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    for args in (["scan", "--files"], ["scan", "--no-baseline"]):
+        result = repo.run(*args, env=env)
+        assert_one_error_line(result, "rev-parse", "gone")
+        assert "not found on PATH" not in result.err
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount a real tmpfs of a given size (root only; skipped elsewhere)."""
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        target = tmp_path / f"tmpfs-{len(mounted)}"
+        target.mkdir()
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target)],
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+        mounted.append(target)
+        return target
+
+    yield mount
+    for target in mounted:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
+
+
+def _fill(folder: Path) -> None:
+    """Write into ``folder`` until its file system has no room left."""
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    assert os.statvfs(folder).f_bavail == 0
+
+
+def test_a_full_temporary_folder_does_not_stop_the_scan(repo: Repo, tmpfs: Callable[[str], Path]) -> None:
+    """TMPDIR on a full tmpfs: git's output and errors go through pipes
+    instead, so the scan still finds the key, and git's own message still
+    comes through."""
+    full = tmpfs("64k")
+    _fill(full)
+    env = _env(TMPDIR=str(full))
+    key_lines = "".join(f"# padding line {n}\n" for n in range(20000)) + f"CAPTCHAAI_API_KEY={fake_key()}\n"
+    repo.stage("a.env", key_lines)
+    for args in (["scan"], ["scan", "--no-baseline"], ["scan", "--format", "json"]):
+        result = repo.run(*args, env=env)
+        assert result.code == 1 and "a.env" in result.out, (args, result.err)
+    hook = subprocess.run(
+        [console_script(HOOK), "pre-commit"], cwd=repo.path, env=env, capture_output=True, text=True
+    )
+    assert hook.returncode == 1 and "a.env" in hook.stderr, hook.stderr
+    assert_one_error_line(repo.run("scan", "--commits", "no-such-branch", env=env), "no-such-branch")
+
+
+def test_a_temporary_folder_that_fills_up_is_named(repo: Repo, tmpfs: Callable[[str], Path]) -> None:
+    """TMPDIR with room to start but not for the whole staged diff: git
+    fails writing it, and its message (written there too) is lost; the
+    error names the folder and says it is full."""
+    small = tmpfs("1280k")
+    env = _env(TMPDIR=str(small))
+    names = [f"CAPTCHAAI_API_KEY_{i % 8 + 2}" for i in range(8000)]
+    for n in range(6):
+        repo.stage(f"f{n}.env", "".join(f"{name}=placeholder{i}\n" for i, name in enumerate(names)))
+    repo.commit("placeholders")
+    for n in range(6):  # every line edited, each with a key: git has to diff them
+        repo.stage(f"f{n}.env", "".join(f"{name}={fake_key()}\n" for name in names))
+    results = [repo.run("scan", env=env), repo.run("scan", "--no-baseline", env=env)]
+    hook = subprocess.run(
+        [console_script(HOOK), "pre-commit"], cwd=repo.path, env=env, capture_output=True, check=False
+    )
+    results.append(Result(hook.returncode, "", hook.stderr.decode()))
+    for result in results:
+        assert_one_error_line(result, "git diff failed", str(small), "is full", "No space left on device")

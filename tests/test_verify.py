@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 import urllib.parse
@@ -151,6 +152,80 @@ def test_unreachable_endpoint_is_unknown_and_never_shows_the_url(repo: Repo) -> 
     assert result.code == 1
     assert "[unknown]" in result.out
     assert key not in result.out + result.err and "res.php" not in result.out + result.err
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _unreachable(repo: Repo, url: str, *reasons: str) -> None:
+    """Both keys left unknown, and one warning line saying why."""
+    key = fake_key()
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={key}\n")
+    repo.stage("b.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    for fmt in ("text", "json"):
+        result = _scan(repo, "--verify", "--verify-url", url, "--verify-timeout", "1", "--format", fmt)
+        assert result.code == 1, result.err  # a dead or unknown key in a commit is still a leak
+        if fmt == "json":
+            assert {f["status"] for f in json.loads(result.out)["findings"]} == {"unknown"}
+        else:
+            assert result.out.count("[unknown]") == 2, result.out
+        lines = [line for line in result.err.splitlines() if line.strip()]
+        assert len(lines) == 1, result.err
+        assert lines[0].startswith("captchaai-guard: warning: CaptchaAI could not be reached (")
+        assert lines[0].endswith("): 2 keys left unknown"), lines[0]
+        for reason in reasons:
+            assert reason in lines[0], lines[0]
+        assert key not in result.out + result.err and "res.php" not in result.err
+
+
+def test_refused_connection_is_said(repo: Repo) -> None:
+    port = _closed_port()
+    _unreachable(repo, f"http://127.0.0.1:{port}", f"connection to 127.0.0.1:{port} refused")
+
+
+def test_unresolvable_host_is_said(repo: Repo) -> None:
+    _unreachable(repo, "https://captchaai-guard-test.invalid", "DNS", "captchaai-guard-test.invalid")
+
+
+def test_no_answer_in_time_is_said(repo: Repo) -> None:
+    """A local server that accepts the connection and never answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        start = time.monotonic()
+        _unreachable(repo, f"http://127.0.0.1:{port}", f"no answer from 127.0.0.1:{port} within 1 s")
+        assert time.monotonic() - start < 30
+
+
+def test_an_http_error_is_said(repo: Repo) -> None:
+    key = fake_key()
+    repo.stage("a.env", f"CAPTCHAAI_API_KEY={key}\n")
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(503)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = _scan(repo, "--verify", "--verify-url", f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.code == 1 and "[unknown]" in result.out
+    where = f"127.0.0.1:{server.server_address[1]}"
+    assert f"CaptchaAI at {where} answered HTTP 503: 1 key left unknown" in result.err
+    assert key not in result.out + result.err
 
 
 def test_bad_verify_url_is_an_error(repo: Repo) -> None:

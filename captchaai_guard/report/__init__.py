@@ -46,7 +46,7 @@ class Summary:
     A plain class, not a dataclass: a clean report is printed without
     importing ``dataclasses`` (and the ``inspect`` module it pulls in)."""
 
-    __slots__ = ("color", "commits", "extra", "files", "hook", "source")
+    __slots__ = ("color", "commits", "extra", "files", "framework", "hook", "source")
 
     def __init__(
         self,
@@ -56,8 +56,10 @@ class Summary:
         commits: int | None = None,
         files: int | None = None,
         extra: dict[str, object] | None = None,
+        framework: bool = False,  # run by the pre-commit framework (see remediation.advice)
     ) -> None:
         self.source = source
+        self.framework = framework
         self.color = color
         self.hook = hook
         self.commits = commits

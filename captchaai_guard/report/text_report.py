@@ -41,5 +41,6 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
     from captchaai_guard.remediation import advice
 
     out.append("")
-    out.append(advice([(f.path, f.masked_line) for f in findings], hook=summary.hook))
+    pairs = [(f.path, f.masked_line) for f in findings]
+    out.append(advice(pairs, hook=summary.hook, framework=summary.framework))
     return "\n".join(out) + "\n"
