@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import pickle
 import py_compile
+import secrets
 import sqlite3
+import string
 import subprocess
 import zipfile
 from pathlib import Path
@@ -63,12 +65,18 @@ def test_words_split_names_as_people_write_them() -> None:
         ("escaped.json", '{{"url": "https://ocr.captchaai.com/in.php?a=1\\u0026key={k}"}}\n', 1),
         ("bytes.py", CALLS + 'KEY = b"{k}"\n', 2),
         ("bundle.min.js", 'var n="{k}",t="https://ocr.captchaai.com/in.php";\n', 1),
+        ("defaults.yml", "captchaai:\n  api-key: ${{CAPTCHAAI_API_KEY:{k}}}\n", 2),
+        ("rows.sql", "INSERT INTO accounts (id, captchaai_key) VALUES\n  (1, '{k}'),\n  (2, '{k2}');\n", 3),
+        ("lower.py", CALLS + 'RESERVE = "{low}"\n', 2),
+        ("plist.xml", "<!-- captchaai -->\n<key>SolverApiKey</key>\n<string>{k}</string>\n", 3),
     ],
 )
 def test_shapes_found_beyond_the_line_rules(repo: Repo, name: str, content: str, line: int) -> None:
     key, other = fake_key(), fake_key()
-    repo.stage(name, content.format(k=key, k2=other))
-    assert (name, line, "***" + key[-4:]) in _located(_findings(repo))
+    low = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(30)) + "a7"
+    repo.stage(name, content.format(k=key, k2=other, low=low))
+    wanted = low if "{low}" in content else other if name == "rows.sql" else key
+    assert (name, line, "***" + wanted[-4:]) in _located(_findings(repo))
 
 
 @pytest.mark.parametrize(
@@ -87,6 +95,16 @@ def test_shapes_found_beyond_the_line_rules(repo: Repo, name: str, content: str,
         ("plain.py", 'TOKEN = "{v}"\n'),  # no CaptchaAI anywhere
         ("docs.py", CALLS + 'EXAMPLE = "1abc234de56fab7c89012d34e56fa7b8"\n'),
         ("hashes.py", CALLS + "CHECKSUMS = [\n    '{v}',\n]\n"),
+        ("vendors.yaml", "captchaai:\n  url: https://ocr.captchaai.com\ntwocaptcha:\n  api_key: {v}\n"),
+        ("tmdb.js", "// captchaai\nconst tmdb = {{ api_key: '{v}' }};\n"),
+        ("assets.json", '{{"captchaai.js": "captchaai-{v}.js", "mailgun": "key-{v2}"}}\n'),
+        ("nocaptcha.py", 'NOCAPTCHAAI_API_KEY = "{v}"\n'),
+        (
+            "seed.sql",
+            "-- captchaai\nINSERT INTO tasks (id, provider, image_md5) VALUES (1, 'captchaai', '{v}');\n",
+        ),
+        ("status.yml", "# captchaai\nurl: https://status.example.com/api?token={v}\n"),
+        ("notes.md", "# CaptchaAI\n\nThe GeeTest `challenge` of the page (for example `{v}`) changes.\n"),
     ],
 )
 def test_hard_negatives_stay_quiet(repo: Repo, name: str, content: str) -> None:
@@ -205,3 +223,30 @@ def test_explain_lists_every_candidate_with_its_evidence(repo: Repo) -> None:
         ("solve.py", "***" + sitekey[-4:]): False,
         ("other.py", "***" + plain[-4:]): False,
     }
+
+
+def test_the_prefilter_settles_what_the_engine_would() -> None:
+    """Lines whose every run is a checksum list entry or named by a counter
+    word are settled in C; any other line reaches the engine."""
+    from captchaai_guard.candidates import candidate_lines
+
+    key = fake_key().encode()
+    settled = [
+        b'etag: "' + key + b'"',
+        key + b"  dist/app.tar.gz",
+        b"md5 = '" + key + b"'",
+        b"sha256: " + key,
+    ]
+    kept = [
+        b'key = "' + key + b'"',
+        b'md5_x = "' + key + b'"',
+        b'x = "' + key + b'"  # etag',
+        b"etag%3D" + key,
+    ]
+    for line in settled:
+        assert list(candidate_lines(b"+" + line + b"\n", required=())) == [], line
+        at = line.find(key)
+        verdict = decide.judge_line(key.decode(), line.decode(), at, at + 32, "a.py")
+        assert verdict is not None and not verdict.report, line  # (the engine says no as well)
+    for line in kept:
+        assert list(candidate_lines(b"+" + line + b"\n", required=())) != [], line
