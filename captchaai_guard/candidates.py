@@ -43,6 +43,9 @@ KEY_LENGTH = 32
 # ``required`` that asks for every line with a run, none of them settled
 # (``scan --explain`` lists each candidate the engine decides): the empty word.
 EVERY_RUN: tuple[bytes, ...] = (b"",)
+# Halves of a key are looked for in files (diff sections) up to this size: a
+# key split by hand sits in a small file.
+HALVES_MAX = 256 * 1024
 
 
 def keyword_set(words: Iterable[str]) -> tuple[bytes, ...]:
@@ -172,22 +175,25 @@ def _required_lines(
     starts: list[int] = []  # the lines with a run that could be a key
     ends: list[int] = []
     rfind, find = buf.rfind, buf.find
-    line_end = -1
-    settle = not required  # (the built-in rules: see settled(); EVERY_RUN settles none)
-    for at in hits:
-        if at <= line_end:
-            continue  # that line is in already
-        line_start = rfind(b"\n", start, at) + 1  # (_line_of, inlined: one step per run)
+    settle = not required  # (the built-in rules: see _settles(); EVERY_RUN settles none)
+    # The escapes the engine undoes, of those the region holds at all: a line with one is not settled.
+    escapes = [c for c in (b"\\", b"%", b"&") if find(c, start, end) != -1] if settle else []
+    index, count = 0, len(hits)
+    while index < count:
+        at = hits[index]
+        line_start = rfind(b"\n", start, at) + 1  # (_line_of, inlined: one step per line)
         if line_start < start:
             line_start = start
-        this_end = find(b"\n", at, end)
-        if this_end == -1:
-            this_end = end
-        if settle and settled(buf, mapped, line_start, this_end):
-            continue
-        starts.append(line_start)
-        line_end = this_end
-        ends.append(line_end)
+        line_end = find(b"\n", at, end)
+        if line_end == -1:
+            line_end = end
+        last = index + 1
+        while last < count and hits[last] < line_end:
+            last += 1  # (the other runs of the line)
+        if not (settle and _settles(buf, line_start, line_end, hits, index, last, escapes)):
+            starts.append(line_start)
+            ends.append(line_end)
+        index = last
     if not starts:
         return
     if required == EVERY_RUN:
@@ -198,38 +204,70 @@ def _required_lines(
         yield from zip(starts, ends)
 
 
-def settled(buf: bytes, mapped: bytes, line_start: int, line_end: int) -> bool:
-    """True when every run of 32 on the line ``buf[line_start:line_end]`` is
-    settled as no key by what stands right before it, as the engine settles
-    it (:mod:`captchaai_guard.decide`): the line is an entry of a checksum
-    list (``<hex>  file.tar.gz``), or the run's own name is a hash, id or
-    captcha-parameter word (``etag: "<hex>"``, ``md5 = '<hex>'``). Lines
-    with a backslash, ``%`` or ``&`` (escapes the engine undoes) are not
-    settled here."""
-    line = buf[line_start:line_end]
-    if b"\\" in line or b"%" in line or b"&" in line:
+def _settles(
+    buf: bytes, line_start: int, line_end: int, hits: list[int], first: int, last: int, escapes: list[bytes]
+) -> bool:
+    """True when every run of the line ``buf[line_start:line_end]``
+    (``hits[first:last]``) is settled as no key by what stands right before
+    it, as the engine settles it (:mod:`captchaai_guard.decide`): the line is
+    an entry of a checksum list (``<hex>  file.tar.gz``), or the run's own
+    name is a hash, id or captcha-parameter word (``etag: "<hex>"``,
+    ``md5 = '<hex>'``). Lines with a backslash, ``%`` or ``&`` (escapes the
+    engine undoes; ``escapes``: those the region holds) are not settled
+    here. What stands before a run is looked
+    up in a small table first: lines of one shape (a lockfile's, a log's)
+    are settled once."""
+    for escape in escapes:
+        if buf.find(escape, line_start, line_end) != -1:
+            return False
+    for index in range(first, last):
+        at = hits[index]
+        head = buf[line_start:at]
+        verdict = _HEADS.get(head)
+        if verdict is None:
+            verdict = _head_verdict(head)
+            if len(_HEADS) < 4096:
+                _HEADS[head] = verdict
+        if verdict == _COUNTER_NAME:
+            continue
+        if verdict == _OPENS and _checksum_entry(buf, at, line_end):
+            continue
         return False
-    runs = _whole_runs(mapped, _EXACT, line_start, line_end)
-    return bool(runs) and all(_settled_run(buf, mapped, line_start, line_end, at) for at in runs)
+    return True
 
 
-def _settled_run(buf: bytes, mapped: bytes, line_start: int, line_end: int, at: int) -> bool:
-    head = buf[line_start:at]
-    if not head.strip(b"+ \t"):  # the run opens the line: a checksum list entry?
-        run = buf[at : at + KEY_LENGTH]
-        rest = buf[at + KEY_LENGTH : line_end].strip()
-        return (
-            not run.translate(None, _HEX_DIGITS)
-            and buf[at + KEY_LENGTH : at + KEY_LENGTH + 1] in (b" ", b"\t")
-            and bool(rest.lstrip(b"*"))
-            and rest.translate(None, _NOT_FILE_NAME) == rest
-        )
+_COUNTER_NAME, _OPENS, _OTHER = 1, 2, 3  # (_COUNTER_NAME: settled by what stands before)
+_ALNUM_BYTES = frozenset(bytes([c]) for c in _ALNUM)
+_HEADS: dict[bytes, int] = {}
+
+
+def _head_verdict(head: bytes) -> int:
+    """What the text before a run says: it opens the line (maybe a checksum
+    list entry), its name is a counter word, or anything else."""
+    if not head.strip(b"+ \t"):
+        return _OPENS
+    if head[-1:] in (b"+", b"/") and head[-2:-1] in _ALNUM_BYTES:
+        return _COUNTER_NAME  # (glued into a longer token: base64, a path)
     stripped = head.rstrip(_BEFORE_VALUE)
     if not stripped or len(head) - len(stripped) > 4:
-        return False
-    name_end = line_start + len(stripped)
-    word = buf[max(mapped.rfind(b" ", line_start, name_end) + 1, line_start) : name_end].lower()
-    return word in COUNTER or (word.endswith(b"s") and word[:-1] in COUNTER) or _hash_word(word)
+        return _OTHER
+    cut = len(stripped)
+    while cut and stripped[cut - 1] in _ALNUM:
+        cut -= 1
+    word = stripped[cut:].lower()
+    counter = word in COUNTER or (word.endswith(b"s") and word[:-1] in COUNTER) or _hash_word(word)
+    return _COUNTER_NAME if counter else _OTHER
+
+
+def _checksum_entry(buf: bytes, at: int, line_end: int) -> bool:
+    """The hex run at ``at`` opens a checksum list entry: spaces, then a file name."""
+    rest = buf[at + KEY_LENGTH : line_end].strip()
+    return (
+        not buf[at : at + KEY_LENGTH].translate(None, _HEX_DIGITS)
+        and buf[at + KEY_LENGTH : at + KEY_LENGTH + 1] in (b" ", b"\t")
+        and bool(rest.lstrip(b"*"))
+        and rest.translate(None, _NOT_FILE_NAME) == rest
+    )
 
 
 def _hash_word(word: bytes) -> bool:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 
 from captchaai_guard import evidence, filters
+from captchaai_guard.candidates import HALVES_MAX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ _INDENT = re.compile(r"[ \t]*")
 _ITEM = re.compile(r"""\s*(?:-\s|\(|["'`][^"'`:=]*["'`]\s*[,\]})]*\s*$|[0-9A-Za-z]{32}\b)""")
 _INSERT = re.compile(r"insert\s+into\s+([\w.\"`\[\]]+)\s*\(([^)]*)\)\s*values", re.IGNORECASE)
 _HASH_WORD = re.compile(r"(?:sha|crc|md|blake|xxh)\d+\w*|md5\w*")  # sha256sum, md5hash, crc32
-_GLUE = "-._/:*"  # a value after one of these, itself after a letter or digit, is part of a token
+_GLUE = "-._/:*+"  # a value after one of these, itself after a letter or digit, is part of a token
 _LOOK_BACK = 40  # lines searched for the enclosing block
 _NAME_WINDOW = 160  # characters before a value searched for its names
 
@@ -323,6 +324,12 @@ def judge_line(
     evidence against it is weighed here."""
     if not ruled and value.lower() in evidence.DOCUMENTED_VALUES:  # (placeholders: dropped by the engine)
         return Verdict(False, against=["published example value"])
+    if not ruled and not key_shaped(value):
+        # Letters beyond hex: only a CaptchaAI key name right before it makes a key of it.
+        name = own_name(text, start)[0]
+        if name is not None and is_key_name(name) and _glued(text, start, end) is None:
+            return Verdict(True, for_=[f"its name {name!r} names CaptchaAI"])
+        return Verdict(False, against=["not hex, and no CaptchaAI key name before it"])
     glued = _glued(text, start, end)
     if glued is not None:
         return Verdict(False, against=[glued])
@@ -544,7 +551,7 @@ _SPLIT_LINES = re.compile(
     r"""[=:][ \t]*["'`]?(?P<a>[0-9a-fA-F]{8,24})["'`]?[ \t]*[,;]?[ \t]*\r?\n"""
     r"""[^\n=:]{0,60}[=:][ \t]*["'`]?(?P<b>[0-9a-fA-F]{8,24})["'`]?[ \t]*[,;]?[ \t]*(?=\r?\n|$)"""
 )
-SPLIT_MAX = 256 * 1024
+SPLIT_MAX = HALVES_MAX
 
 
 def split_keys(text: str) -> list[tuple[int, int, str]]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Iterator, Sequence
 
-from captchaai_guard.candidates import candidate_lines, runs_map
+from captchaai_guard.candidates import HALVES_MAX, candidate_lines, runs_map
 from captchaai_guard.gitargs import COMMIT_MARK, FIELD_SEP
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
@@ -520,7 +520,7 @@ class DiffParser:
             block = self.block
             assert block is not None
             file.mentions = _mentions_captchaai(block.lowered(), start, end)
-        if file.mentions:
+        if file.mentions and file.shown <= HALVES_MAX:
             # (in a file that names CaptchaAI, the lines holding halves of a key too)
             halves = split_lines(buf, start, end)
             if halves:

@@ -38,7 +38,7 @@ import os
 import stat
 
 from captchaai_guard import early
-from captchaai_guard.candidates import candidate_lines
+from captchaai_guard.candidates import HALVES_MAX, candidate_lines
 from captchaai_guard.diff import AddedLine, DiffFile, FileEnd, parse_stream, split_lines
 from captchaai_guard.gitargs import DIFF_FLAGS, git_argv, git_env
 
@@ -411,12 +411,13 @@ class _Lines:
     """The candidate lines of one file, fed in whole-line pieces, with their
     line numbers; lines are counted only up to the last candidate."""
 
-    __slots__ = ("candidates", "found", "lineno", "mentions", "tail")
+    __slots__ = ("candidates", "found", "lineno", "mentions", "seen", "tail")
 
     def __init__(self, candidates: dict[str, object]) -> None:
         self.candidates = candidates
         self.found: list[tuple[int, bytes]] = []
         self.mentions = False  # CaptchaAI named (as the diff parser's DiffFile.mentions)
+        self.seen = 0  # bytes fed
         self.lineno = 1  # of the line at the start of ``tail``
         self.tail: tuple[bytes, int, int] | None = None  # lines not counted yet
 
@@ -425,7 +426,8 @@ class _Lines:
             self.mentions = names_captchaai(buf, start, end)
         cursor = start
         lines = candidate_lines(buf, start, end, **self.candidates)  # type: ignore[arg-type]
-        if self.mentions:  # (as the diff parser: the lines holding halves of a key too)
+        self.seen += end - start
+        if self.mentions and self.seen <= HALVES_MAX:  # (as the diff parser: the lines holding halves too)
             lines = iter(sorted({*lines, *split_lines(buf, start, end)}))
         for line_start, line_end in lines:
             if self.tail is not None:
