@@ -101,8 +101,8 @@ def test_every_kind_of_added_file_gives_gits_findings(repo: Repo, monkeypatch: p
     paths = [finding.path for finding in here]
     assert paths.count("plain.py") == 2 and paths.count("crlf.env") == 2 and paths.count("late_nul.txt") == 2
     # (early_nul.txt is binary: read for a CaptchaAI key name beside a key)
-    shown = ("bom.py", "utf16.txt", "weak_with_context.js", "cell.ipynb", "a.nodiff", "b.forced")
-    shown += ("early_nul.txt",)
+    shown = ["bom.py", "utf16.txt", "weak_with_context.js", "cell.ipynb", "a.nodiff", "b.forced"]
+    shown.append("early_nul.txt")
     for path in shown:
         assert path in paths
     for path in ("c.drv", "dir with space/ünï.py", "old.py", "edited.py", "fifo.py"):
