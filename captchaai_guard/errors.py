@@ -8,6 +8,8 @@ a traceback (``CAPTCHAAI_GUARD_DEBUG=1`` prints it as well)."""
 
 from __future__ import annotations
 
+import os
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time on the hook's fast path
     from collections.abc import Callable
@@ -119,10 +121,18 @@ def _print_traceback(exc: BaseException) -> None:
             lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}')
             tb = tb.tb_next
         text = "\n".join([*lines, f"{type(exc).__name__}: {exc}", ""])
-    try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-        sys.stderr.write(redact(text))
-    except (OSError, ValueError, AttributeError):
-        pass
+    try:
+        shown = redact(text)
+    except BaseException:  # (re cannot load with no file descriptor left)
+        shown = _scrub(text)
+    try:
+        sys.stderr.write(shown)
+        sys.stderr.flush()
+    except BaseException:
+        try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+            os.write(2, shown.encode("utf-8", "replace"))
+        except OSError:
+            pass
 
 
 def os_hint(exc: BaseException) -> str | None:
@@ -146,11 +156,33 @@ def say(message: str) -> int:
     import sys
 
     try:
-        sys.stderr.write(PREFIX + redact(message) + "\n")
+        text = PREFIX + redact(message) + "\n"
+    except BaseException:  # (redaction needs re: with no file descriptor left it cannot load)
+        text = PREFIX + _scrub(message) + "\n"
+    try:
+        sys.stderr.write(text)
         sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):  # no stderr: the exit code still tells
-        pass
+    except BaseException:
+        try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+            os.write(2, text.encode("utf-8", "replace"))
+        except OSError:  # no stderr: the exit code still tells
+            pass
     return EXIT_ERROR
+
+
+def _scrub(message: str) -> str:
+    """``message`` with every run of 16 or more letters and digits masked,
+    without :mod:`re` (what :func:`redact` does when it cannot load)."""
+    out: list[str] = []
+    run: list[str] = []
+    for ch in message + " ":
+        if ch.isascii() and ch.isalnum():
+            run.append(ch)
+            continue
+        out.append("***" + "".join(run[-4:]) if len(run) >= 16 else "".join(run))
+        run = []
+        out.append(ch)
+    return "".join(out)[:-1]
 
 
 def guard(main: Callable[[], int], stop_children: Callable[[], None]) -> int:

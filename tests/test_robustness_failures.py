@@ -442,3 +442,13 @@ def test_a_temporary_folder_that_fills_up_is_named(repo: Repo, tmpfs: Callable[[
     results.append(Result(hook.returncode, "", hook.stderr.decode()))
     for result in results:
         assert_one_error_line(result, "git diff failed", str(small), "is full", "No space left on device")
+
+
+def test_an_error_line_is_masked_even_without_re() -> None:
+    """The last-resort masking (used when ``re`` cannot load) hides every
+    long run of letters and digits, as the regular one hides keys."""
+    from captchaai_guard.errors import _scrub
+
+    key = fake_key()
+    assert _scrub(f"bad value {key}: try again") == f"bad value ***{key[-4:]}: try again"
+    assert key not in _scrub(f"x={key}{key}")
