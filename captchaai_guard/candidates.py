@@ -222,6 +222,9 @@ def _settles(
             return False
     for index in range(first, last):
         at = hits[index]
+        after = buf[at + KEY_LENGTH : at + KEY_LENGTH + 2]
+        if after[:1] in (b"+", b"/") and after[1:] in _ALNUM_BYTES:
+            continue  # (glued into a longer token: base64, a path)
         head = buf[line_start:at]
         verdict = _HEADS.get(head)
         if verdict is None:

@@ -250,6 +250,8 @@ def _glued(text: str, start: int, end: int) -> str | None:
         return "part of a file name"
     if text[end : end + 1] == "@":
         return "the user part of a URL"
+    if text[end : end + 1] in ("+", "/") and text[end + 1 : end + 2].isalnum():
+        return f"part of a longer token (before {text[end]!r})"
     return None
 
 
