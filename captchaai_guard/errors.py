@@ -107,7 +107,6 @@ def _print_traceback(exc: BaseException) -> None:
     """``exc``'s traceback on stderr, keys masked: :mod:`traceback`'s, or
     where that cannot be imported (no file descriptor left, say) the frames
     alone."""
-    import sys
 
     try:
         import traceback
@@ -121,18 +120,7 @@ def _print_traceback(exc: BaseException) -> None:
             lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}')
             tb = tb.tb_next
         text = "\n".join([*lines, f"{type(exc).__name__}: {exc}", ""])
-    try:
-        shown = redact(text)
-    except BaseException:  # (re cannot load with no file descriptor left)
-        shown = _scrub(text)
-    try:
-        sys.stderr.write(shown)
-        sys.stderr.flush()
-    except BaseException:
-        try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-            os.write(2, shown.encode("utf-8", "replace"))
-        except OSError:
-            pass
+    _write_masked(text)
 
 
 def os_hint(exc: BaseException) -> str | None:
@@ -153,21 +141,29 @@ def os_hint(exc: BaseException) -> str | None:
 
 def say(message: str) -> int:
     """Write one error line (never a key) to stderr; return :data:`EXIT_ERROR`."""
+    _write_masked(PREFIX + message + "\n")
+    return EXIT_ERROR
+
+
+def _write_masked(text: str) -> None:
+    """Write ``text`` to stderr with keys masked, whatever is left: without
+    :mod:`re` (no file descriptor to load it) a coarser masking, without
+    ``sys.stderr`` the file descriptor itself; with no stderr at all the
+    exit code still tells."""
     import sys
 
     try:
-        text = PREFIX + redact(message) + "\n"
-    except BaseException:  # (redaction needs re: with no file descriptor left it cannot load)
-        text = PREFIX + _scrub(message) + "\n"
+        shown = redact(text)
+    except BaseException:
+        shown = _scrub(text)
     try:
-        sys.stderr.write(text)
+        sys.stderr.write(shown)
         sys.stderr.flush()
     except BaseException:
         try:  # noqa: SIM105 - contextlib is not loaded on the hook path
-            os.write(2, text.encode("utf-8", "replace"))
-        except OSError:  # no stderr: the exit code still tells
+            os.write(2, shown.encode("utf-8", "replace"))
+        except OSError:
             pass
-    return EXIT_ERROR
 
 
 def _scrub(message: str) -> str:
