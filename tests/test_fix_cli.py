@@ -253,7 +253,8 @@ def test_existing_env_with_different_value_gets_the_next_free_name(repo: Repo) -
     assert result.code == 0, result.out
     assert (repo.path / ".env").read_text() == f"{env_text}\nCAPTCHAAI_API_KEY_3={key}\n"
     assert 'CAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY_3"]' in (repo.path / "app.py").read_text()
-    assert f"add CAPTCHAAI_API_KEY_3=***{key[-4:]} to .env (CAPTCHAAI_API_KEY holds a different key)" in result.out
+    added = f"add CAPTCHAAI_API_KEY_3=***{key[-4:]} to .env (CAPTCHAAI_API_KEY holds a different key)"
+    assert added in result.out
     assert repo.run("scan").code == 0
     assert_no_key_printed(result, key, other, third)
 

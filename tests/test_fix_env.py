@@ -109,9 +109,7 @@ def test_dotenv_in_a_subproject_and_module_in_a_subfolder(repo: Repo) -> None:
     assert "load_dotenv()" in (repo.path / "service/app/main.py").read_text()
     assert "load_dotenv" not in (repo.path / "other/tool.py").read_text()  # not that project's
     assert "Python (other/tool.py)" in result.out
-    ran = subprocess.run(
-        [sys.executable, "service/app/main.py"], cwd=repo.path, env=clean_env(), capture_output=True, text=True
-    )
+    ran = run_python(repo, "service/app/main.py")
     assert ran.returncode == 0 and ran.stdout.strip() == key[-4:], ran.stderr
 
 
@@ -315,6 +313,10 @@ def test_new_env_is_0600_whatever_the_umask(repo: Repo) -> None:
     assert stat.S_IMODE((repo.path / ".env").stat().st_mode) == 0o600
 
 
+def regular_files(repo: Repo) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in repo.path.iterdir() if p.is_file() and not p.is_symlink()}
+
+
 @pytest.mark.parametrize("target_exists", [True, False], ids=["to-a-file", "dangling"])
 def test_env_that_is_a_symlink_is_refused(repo: Repo, tmp_path: Path, target_exists: bool) -> None:
     key = fake_key()
@@ -324,7 +326,7 @@ def test_env_that_is_a_symlink_is_refused(repo: Repo, tmp_path: Path, target_exi
         target.chmod(0o644)
     (repo.path / ".env").symlink_to(target)
     repo.stage("app.py", PROGRAM.format(key=key))
-    before = {p.name: p.read_bytes() for p in repo.path.iterdir() if p.is_file() and not p.is_symlink()}
+    before = regular_files(repo)
     index = repo.git("ls-files", "-s")
     for args in (["fix", "--dry-run"], ["fix"]):
         result = repo.run(*args)
@@ -332,7 +334,7 @@ def test_env_that_is_a_symlink_is_refused(repo: Repo, tmp_path: Path, target_exi
         assert result.err.strip().count("\n") == 0 and "Traceback" not in result.err
         assert ".env is a symbolic link" in result.err
         no_key(result, key)
-    assert {p.name: p.read_bytes() for p in repo.path.iterdir() if p.is_file() and not p.is_symlink()} == before
+    assert regular_files(repo) == before
     assert repo.git("ls-files", "-s") == index
     assert not (repo.path / ".gitignore").exists()
     if target_exists:
@@ -424,13 +426,15 @@ def test_sigkill_with_the_git_dir_on_another_filesystem(tmp_path: Path) -> None:
         pytest.skip("no second filesystem (/dev/shm) to hold the git directory")
     work = tmp_path / "work"
     git_dir = Path(shm) / f"captchaai-guard-test-{os.getpid()}-{time.monotonic_ns()}.git"
-    subprocess.run(["git", "init", "-q", "-b", "main", f"--separate-git-dir={git_dir}", str(work)], check=True)
+    init = ["git", "init", "-q", "-b", "main", f"--separate-git-dir={git_dir}", str(work)]
+    subprocess.run(init, check=True)
     try:
         repo = Repo(work)
         key = fake_key()
         repo.stage("app.py", PROGRAM.format(key=key))
         temp = kill_fix_before_env_is_written(repo, tmp_path)
-        assert temp.parent == work and temp.name.startswith(".captchaai-guard-") and temp.name.endswith(".tmp")
+        assert temp.parent == work
+        assert re.fullmatch(r"\.captchaai-guard-\d+-[0-9a-f]+\.tmp", temp.name)
         assert temp.read_text() == f"CAPTCHAAI_API_KEY={key}\n"
         assert ".captchaai-guard-*.tmp" in (git_dir / "info" / "exclude").read_text()
         assert_nothing_for_git_to_pick_up(repo, key)

@@ -114,7 +114,8 @@ def test_crlf_and_bom_are_kept(repo: Repo) -> None:
     repo.stage("win.py", data)
     assert repo.run("fix").code == 0
     assert (repo.path / "win.py").read_bytes() == (
-        b'\xef\xbb\xbf"""Doc."""\r\n\r\nimport os\r\n\r\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\r\n'
+        b'\xef\xbb\xbf"""Doc."""\r\n\r\nimport os\r\n\r\n'
+        b'CAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\r\n'
     )
 
 
