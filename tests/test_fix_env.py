@@ -367,7 +367,8 @@ def kill_fix_before_env_is_written(repo: Repo, tmp_path: Path) -> Path:
     hook_dir.mkdir()
     (hook_dir / "sitecustomize.py").write_text(PAUSE_HOOK)
     marker = tmp_path / "paused"
-    env = {**os.environ, "PYTHONPATH": str(hook_dir), "FIX_PAUSED_AT": str(marker)}
+    path = os.pathsep.join(p for p in (str(hook_dir), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "FIX_PAUSED_AT": str(marker)}
     proc = subprocess.Popen(
         [console_script(), "fix"], cwd=repo.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
