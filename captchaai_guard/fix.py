@@ -3,18 +3,23 @@
 :func:`plan_fix` reads, never writes: for each file with findings it rewrites
 the staged (index) version and the work-tree version that hold a key (see
 :mod:`captchaai_guard.rewrite`), collects the keys for ``.env`` at the
-repository root, whether ``.gitignore`` must learn ``.env``, and which
-``.env`` files must leave the index. A file that cannot be rewritten safely,
-or whose variable already holds a different key in ``.env``, is left alone
-and gets manual steps. So does a value found by a custom rule of the
-configuration: its shape and meaning are the user's, so no rewrite can be
-known to be safe; the steps name the variable it could move to.
+repository root, the ``.gitignore`` lines git still needs (``.env``,
+``.env.*``, ``!.env.example``: what ``audit`` checks) and which ``.env``
+files must leave the index. Each key gets a variable: the name its line
+gives it, or, when ``.env`` or another file holds a different key under
+that name, the next free rotation name (``CAPTCHAAI_API_KEY_2`` ... ``_9``).
+In a project that uses python-dotenv, a rewritten Python file that does not
+call ``load_dotenv()`` gets it. A file that cannot be rewritten safely is
+left alone and gets manual steps. So does a value found by a custom rule of
+the configuration: its shape and meaning are the user's, so no rewrite can
+be known to be safe; the steps name the variable it could move to.
 
-:func:`apply_plan` writes ``.env`` first (so a key is never lost), then the
-rewritten files, then ``.gitignore``, then the index. Every file is written
-to a temporary file in its own directory and renamed into place with its
-mode kept. If any step fails, everything already written is put back from
-the originals held in memory, the index included.
+:func:`apply_plan` writes ``.env`` first (so a key is never lost; mode 0600,
+never through a symbolic link), then the rewritten files, then
+``.gitignore``, then the index. Every file is replaced through a temporary
+file git never sees (:mod:`captchaai_guard.safe_write`), its mode kept. If
+any step fails, everything already written is put back from the originals
+held in memory, the index included.
 
 A ``.env`` file leaves the index when it is staged (new or changed) or when
 it is the root ``.env`` that receives keys; other tracked ``.env`` files
@@ -57,7 +62,9 @@ ENV_MODE = 0o600
 ROTATION_NAMES = (ENV_VAR, *(f"{ENV_VAR}_{n}" for n in range(2, 10)))
 _DEPENDENCY_FILES = re.compile(r"requirements[\w.-]*\.(?:txt|in)|pyproject\.toml|Pipfile|setup\.(?:cfg|py)")
 _DOTENV_DEPENDENCY = re.compile(rb"(?i)python[-_.]?dotenv")
-_LOADS_ENV = re.compile(r"(?i)dotenv|--env-file")
+# A program that loads .env itself: a dotenv library, node --env-file, a shell `. ./.env`.
+_LOADS_ENV = re.compile(r"(?im)dotenv|--env-file|(?:^|[;&|(])\s*(?:\.|source)\s+[\"']?[^\s;]*\.env\b")
+_TEMPLATE = re.compile(r"(?i)example|sample|template|dist")
 
 
 @dataclass(frozen=True)
@@ -423,7 +430,9 @@ def _loads_env(path: str, result: Rewritten) -> bool:
             return pyimports.calls_load_dotenv(ast.parse(result.text))
         except (SyntaxError, ValueError):
             return False
-    return kind_of(path) != "dotenv" and _LOADS_ENV.search(result.text) is not None
+    if kind_of(path) == "dotenv":  # read by whatever reads it; a template by nothing
+        return _TEMPLATE.search(PurePosixPath(path).name) is not None
+    return _LOADS_ENV.search(result.text) is not None
 
 
 def _rewrite_one(

@@ -148,6 +148,23 @@ def test_javascript_gets_the_node_way_to_load_env(repo: Repo) -> None:
     assert ran.returncode == 0 and ran.stdout.strip() == key[-4:], ran.stderr
 
 
+def test_script_that_sources_env_and_a_template_need_no_hint(repo: Repo) -> None:
+    key = fake_key()
+    last_four = '"$(printf %s "$CAPTCHAAI_API_KEY" | tail -c 4)"'
+    script = repo.stage(
+        "deploy.sh",
+        f"#!/bin/sh\nset -a; . ./.env; set +a\nexport CAPTCHAAI_API_KEY={key}\necho {last_four}\n",
+    )
+    repo.write(".env.example", f"CAPTCHAAI_API_KEY={key}\n")
+    repo.git("add", "-f", ".env.example")
+    result = repo.run("fix")
+    assert result.code == 0, result.out + result.err
+    assert ".env is not loaded by itself" not in result.out
+    assert (repo.path / ".env.example").read_text() == "CAPTCHAAI_API_KEY=\n"
+    ran = subprocess.run(["sh", str(script)], cwd=repo.path, env=clean_env(), capture_output=True, text=True)
+    assert ran.returncode == 0 and ran.stdout.strip() == key[-4:], ran.stderr
+
+
 # 2. two keys for one name ---------------------------------------------------------------
 
 
