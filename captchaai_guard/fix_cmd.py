@@ -103,7 +103,7 @@ def _report(plan: Plan, dry_run: bool) -> None:
         where = [w for w, v in (("work tree", change.worktree), ("staged", change.index)) if v is not None]
         line = f"{will}fix {change.path} ({' and '.join(where)}): reads {names} from the environment"
         if change.dotenv_added:
-            line += f"; {will}add load_dotenv() (python-dotenv loads {ENV_FILE})"
+            line += f"; load_dotenv() {'would be ' if dry_run else ''}added (python-dotenv loads {ENV_FILE})"
         click.echo(line)
     for var, secret in plan.env_added:
         wanted = plan.renamed.get(secret)

@@ -90,7 +90,7 @@ def test_project_with_python_dotenv_gets_load_dotenv_and_runs(
     assert result.code == 0, result.out + result.err
     text = (repo.path / "app.py").read_text()
     assert text.count("from dotenv import load_dotenv") == 1 and text.count("load_dotenv()") == 1
-    assert "add load_dotenv() (python-dotenv loads .env)" in result.out
+    assert "; load_dotenv() added (python-dotenv loads .env)" in result.out
     assert ".env is not loaded by itself" not in result.out
     ran = run_python(repo, "app.py")  # nothing exported: python-dotenv reads .env
     assert ran.returncode == 0, ran.stderr
