@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from captchaai_guard import audit_code, gitio
 from captchaai_guard.engine import Engine
 from captchaai_guard.findings import Finding, secret_hash
+from captchaai_guard.remediation import EXAMPLE_ADVICE, GITIGNORE_LINES, IGNORED_ENV_FILES
 from captchaai_guard.scan import PathFilter, scan_commits, scan_files, to_text_bytes
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ PASS, FAIL, WARN, SKIP = "pass", "fail", "warn", "skip"
 MAX_EVIDENCE = 20
 MAX_PASS_EVIDENCE = 5
 _MAX_TEXT = 2_000_000
-ENV_FILES = (".env", ".env.local", ".env.production")
+ENV_FILES = IGNORED_ENV_FILES
 HOOK_SIGNATURE = "captchaai-guard"
 
 _TEMPLATE = re.compile(r"example|sample|template|dist|defaults?$", re.IGNORECASE)
@@ -255,10 +256,11 @@ def check_env_ignored(ctx: AuditContext) -> Item:
         )
     fix_parts = []
     if len(evidence) > len(tracked):
-        fix_parts.append("add `.env` and `.env.*` (and `!.env.example` for a template) to .gitignore")
+        lines = ", ".join(f"`{line}`" for line in GITIGNORE_LINES)
+        fix_parts.append(f"add {lines} to .gitignore (captchaai-guard fix does)")
     if tracked:
         fix_parts.append(f"stop tracking: git rm --cached {' '.join(tracked[:5])}")
-    fix = "; ".join(fix_parts) + "."
+    fix = "; ".join(fix_parts) + ". " + EXAMPLE_ADVICE
     return Item("env-files-ignored", title, REQUIRED, FAIL, _capped(evidence), fix)
 
 

@@ -7,7 +7,17 @@ import click
 from captchaai_guard import gitio
 from captchaai_guard.cli import baseline_options, config_option, load_settings
 from captchaai_guard.findings import mask
-from captchaai_guard.fix import ENV_FILE, GITIGNORE, Plan, apply_plan, plan_fix, render_diff
+from captchaai_guard.fix import (
+    ENV_FILE,
+    ENV_MODE,
+    GITIGNORE,
+    Plan,
+    apply_plan,
+    clean_leftovers,
+    plan_fix,
+    render_diff,
+)
+from captchaai_guard.remediation import EXAMPLE_ADVICE, SHELL_LOAD, language_of, load_hint
 from captchaai_guard.scan import scan_files, scan_staged
 from captchaai_guard.scan_run import expand
 
@@ -30,18 +40,25 @@ def fix(
 
     \b
     Each key moves to .env at the repository root (mode 0600, git-ignored);
-    the code reads it back from CAPTCHAAI_API_KEY (or its rotation name).
-    .gitignore learns .env, a staged .env is unstaged, rewritten files are
-    staged again. Files that cannot be rewritten safely (JSON, notebooks,
-    YAML...) are left alone with the steps to do by hand, and so are values
-    found by custom rules of the configuration. The configuration and the
-    baseline apply as for `scan`: excluded files and baselined keys are
-    never touched.
+    the code reads it back from CAPTCHAAI_API_KEY (or its rotation name; a
+    second, different key gets CAPTCHAAI_API_KEY_2 ... _9). Python code of
+    a project that uses python-dotenv gets load_dotenv(); for the rest, fix
+    prints how to load .env. .gitignore learns .env and .env.*, a staged
+    .env is unstaged, rewritten files are staged again. Files that cannot
+    be rewritten safely (JSON, notebooks, YAML...) are left alone with the
+    steps to do by hand, and so are values found by custom rules of the
+    configuration. The configuration and the baseline apply as for `scan`:
+    excluded files and baselined keys are never touched.
 
     Exit codes: 0 fixed and the staged changes are clean, 1 something needs
     manual steps, 2 error.
     """
     root = gitio.repo_root()
+    if not dry_run:
+        removed = clean_leftovers(root)
+        if removed:
+            noun = "file" if removed == 1 else "files"
+            click.echo(f"captchaai-guard fix: removed {removed} temporary {noun} an interrupted fix left")
     setup = load_settings(root, config_path, baseline_path, no_baseline)
     engine, include = setup.engine, setup.include
     if paths:
@@ -84,17 +101,53 @@ def _report(plan: Plan, dry_run: bool) -> None:
     for change in plan.files:
         names = ", ".join(sorted(set(change.variables.values())))
         where = [w for w, v in (("work tree", change.worktree), ("staged", change.index)) if v is not None]
-        click.echo(f"{will}fix {change.path} ({' and '.join(where)}): reads {names} from the environment")
+        line = f"{will}fix {change.path} ({' and '.join(where)}): reads {names} from the environment"
+        if change.dotenv_added:
+            line += f"; load_dotenv() {'would be ' if dry_run else ''}added (python-dotenv loads {ENV_FILE})"
+        click.echo(line)
     for var, secret in plan.env_added:
-        click.echo(f"{will}add {var}={mask(secret)} to {ENV_FILE}")
+        wanted = plan.renamed.get(secret)
+        note = f" ({wanted} holds a different key)" if wanted else ""
+        click.echo(f"{will}add {var}={mask(secret)} to {ENV_FILE}{note}")
     for var in plan.env_present:
         click.echo(f"{ENV_FILE} already holds {var} with the same key")
+    if plan.env_tighten and plan.env_mode is not None:
+        old = plan.env_mode
+        click.echo(f"{will}restrict {ENV_FILE} to mode {ENV_MODE:04o} (was {old:04o}): it holds a key")
     if plan.gitignore is not None:
-        click.echo(f"{will}add {ENV_FILE} to {GITIGNORE} and stage it")
+        lines = plan.gitignore_lines
+        shown = ", ".join(lines[:-1]) + " and " + lines[-1] if len(lines) > 1 else lines[0]
+        click.echo(f"{will}add {shown} to {GITIGNORE} and stage it")
     for path in plan.unstage:
         click.echo(f"{will}unstage {path} (no longer tracked; the file stays on disk)")
+    if plan.env_added and not (plan.root / ".env.example").exists():
+        click.echo(EXAMPLE_ADVICE)
+    _load_hints(plan.load_needed)
     if plan.manual:
         click.echo("Needs manual steps (these files were left unchanged):")
         for step in plan.manual:
             click.echo(f"  {step.path}:{step.line}: {step.reason}")
             click.echo(f"    {step.steps}")
+
+
+def _files(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
+
+def _load_hints(paths: list[str]) -> None:
+    """How to load .env for the programs that do not load it by themselves."""
+    if not paths:
+        return
+    by_language: dict[str, list[str]] = {}
+    for path in paths:
+        by_language.setdefault(language_of(path).name, []).append(path)
+    click.echo(f"{ENV_FILE} is not loaded by itself; load it before the code runs:")
+    others: list[str] = []
+    for name, group in by_language.items():
+        hint = load_hint(group[0])
+        if hint is None:
+            others += group
+        else:
+            click.echo(f"  {name} ({_files(group)}): {hint}")
+    lead = f"  {_files(others)}" if others else "  or any program"
+    click.echo(f"{lead}: in the shell, at the repository root: {SHELL_LOAD}")

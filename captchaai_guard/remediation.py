@@ -13,6 +13,16 @@ ENV_VAR = "CAPTCHAAI_API_KEY"
 # its own, not on the user's PATH).
 INSTALL_COMMANDS = (f"pipx install git+{PROJECT_URL}", f"python -m pip install git+{PROJECT_URL}")
 
+# The .gitignore lines `fix` writes and `audit` asks for, and the files `audit`
+# checks with them: .env and its variants stay out of git, the template stays in.
+GITIGNORE_LINES = (".env", ".env.*", "!.env.example")
+IGNORED_ENV_FILES = (".env", ".env.local", ".env.production")
+EXAMPLE_ADVICE = (
+    f"Commit a .env.example with an empty placeholder ({ENV_VAR}=); keep it un-ignored with !.env.example."
+)
+# Loads .env into the shell that then runs the program (any language).
+SHELL_LOAD = "set -a; . ./.env; set +a"
+
 
 class Language(NamedTuple):
     name: str
@@ -70,6 +80,23 @@ _BY_SUFFIX: dict[str, Language] = {
 }
 
 
+# How a program in each language loads .env (when no python-dotenv or the like
+# does it already); the shell command fits them all.
+_LOADERS: dict[str, str] = {
+    "Python": "pip install python-dotenv, then at the top: from dotenv import load_dotenv; load_dotenv()",
+    "JavaScript/TypeScript": "node --env-file=.env {path} (Node 20.6+), or require('dotenv').config() first",
+    "Ruby": "gem install dotenv, then require 'dotenv/load' first",
+    "Go": "github.com/joho/godotenv: godotenv.Load() first",
+    "PHP": "composer require vlucas/phpdotenv: Dotenv\\Dotenv::createImmutable(__DIR__)->load()",
+}
+
+
+def load_hint(path: str) -> str | None:
+    """How the program in ``path`` can load .env itself; None: use :data:`SHELL_LOAD`."""
+    hint = _LOADERS.get(language_of(path).name)
+    return hint.format(path=path) if hint else None
+
+
 def language_of(path: str) -> Language:
     name = path.rsplit("/", 1)[-1].lower()
     if name == ".env" or name.startswith(".env."):
@@ -109,7 +136,8 @@ def advice(items: Iterable[tuple[str, str]], *, hook: bool = False, framework: b
         f'       Linux/macOS:     export {var}="<your key>"',
         f'       PowerShell:      $env:{var} = "<your key>"',
         f"       Windows CMD:     set {var}=<your key>",
-        f"     or put {var}=<your key> in a .env file that .gitignore lists.",
+        f"     or put {var}=<your key> in .env, which .gitignore must list (.env and .env.*).",
+        f"     {EXAMPLE_ADVICE}",
         "  2. Read it from the environment where the key was:",
     ]
     seen: set[str] = set()

@@ -7,8 +7,9 @@ copy cannot be replaced safely (then the caller leaves the whole file alone).
 
 What each language gets:
 
-- Python ``os.environ["NAME"]`` (``import os`` added once, after the module
-  docstring and ``__future__`` imports); inside a longer literal the literal
+- Python ``os.environ["NAME"]`` (``import os`` added once where isort puts
+  it, see :mod:`captchaai_guard.pyimports`; with python-dotenv in the
+  project, ``load_dotenv()`` too); inside a longer literal the literal
   becomes an f-string.
 - JavaScript/TypeScript ``process.env.NAME``; inside a longer literal the
   literal becomes a template literal.
@@ -32,10 +33,11 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from captchaai_guard import pyimports
 from captchaai_guard.remediation import ENV_VAR, language_of
 
 _STRONG = re.compile(r"captcha[_-]?ai[_-]?(?:api[_-]?)?key(?:[_-]?([2-9]))?(?![A-Za-z0-9])", re.IGNORECASE)
@@ -66,6 +68,7 @@ class CannotRewrite(Exception):
 class Rewritten:
     text: str
     variables: dict[str, str] = field(default_factory=dict)  # secret -> variable now holding it
+    added_load_dotenv: bool = False  # a Python module now calls load_dotenv()
 
 
 def variable_for(line: str, column: int = 0) -> str:
@@ -330,8 +333,20 @@ def _key_pattern(secret: str) -> re.Pattern[str]:
     return re.compile(r"(?<![A-Za-z0-9])" + re.escape(secret) + r"(?![A-Za-z0-9])")
 
 
-def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
+def rewrite(
+    path: str,
+    text: str,
+    names: Mapping[str, str],
+    *,
+    dotenv: bool = False,
+    first_party: Container[str] = (),
+) -> Rewritten:
     """Replace every copy of the keys in ``names`` (key -> variable name).
+
+    With ``dotenv`` (the project uses python-dotenv), a Python module that
+    does not call ``load_dotenv()`` yet gets it, right after its imports.
+    ``first_party`` names the project's own top-level modules, so that new
+    imports land in the right isort section.
 
     Raises :class:`CannotRewrite` when any copy cannot be replaced safely.
     """
@@ -370,8 +385,9 @@ def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
                 used[secret] = var
         lines[idx] = line
     new = "".join(lines)
+    loads = False
     if kind == "python":
-        new = _python_finish(path, new)
+        new, loads = _python_finish(path, new, dotenv, first_party)
     elif kind == "go":
         new = _go_import_os(new)
     elif kind == "csharp" and not re.search(r"(?m)^\s*(?:global\s+)?using\s+System\s*;", new):
@@ -380,7 +396,7 @@ def rewrite(path: str, text: str, names: Mapping[str, str]) -> Rewritten:
     for secret in names:
         if secret in new:
             raise CannotRewrite(_first_line(new, {secret: ""}), "the key is part of a longer value")
-    return Rewritten(new, used)
+    return Rewritten(new, used, loads)
 
 
 def _first_line(text: str, names: Mapping[str, str]) -> int:
@@ -405,68 +421,43 @@ def _rewrite_dotenv(lines: list[str], names: Mapping[str, str]) -> Rewritten:
     return Rewritten("".join(lines), used)
 
 
-def _has_import_os(tree: ast.Module) -> bool:
-    pending: list[ast.stmt] = list(tree.body)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.Import):
-            if any(a.asname is None and (a.name == "os" or a.name.startswith("os.")) for a in node.names):
-                return True
-        elif isinstance(node, (ast.If, ast.Try)):
-            pending.extend(node.body)
-            pending.extend(node.orelse)
-            if isinstance(node, ast.Try):
-                for handler in node.handlers:
-                    pending.extend(handler.body)
-                pending.extend(node.finalbody)
-    return False
-
-
-def _python_finish(path: str, text: str) -> str:
-    """Add ``import os`` when needed and check that the result compiles."""
+def _python_finish(path: str, text: str, dotenv: bool, first_party: Container[str]) -> tuple[str, bool]:
+    """Add ``import os`` when needed (and, with ``dotenv``, python-dotenv's
+    ``load_dotenv()`` when the module does not call it yet); check that the
+    result compiles and that both run before the module reads the key.
+    The second value tells whether ``load_dotenv()`` was added."""
+    tree = _parse(path, text)
+    if "os.environ[" not in text:
+        return text, False
+    add_os = not pyimports.imports_os(tree)
+    add_load = dotenv and not pyimports.calls_load_dotenv(tree)
     try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        raise CannotRewrite(exc.lineno or 1, "the rewritten file would not compile") from None
-    if "os.environ[" in text and not _has_import_os(tree):
-        text = _insert_import(text, tree)
+        if add_os:
+            text = pyimports.add_import_os(text, tree, first_party)
+            tree = _parse(path, text)
+        if add_load:
+            if not pyimports.imports_load_dotenv(tree):
+                text = pyimports.add_dotenv_import(text, tree, first_party)
+                tree = _parse(path, text)
+            text = pyimports.add_load_call(text, tree)
+            tree = _parse(path, text)
+    except pyimports.Unplaceable as exc:
+        raise CannotRewrite(1, f"import os cannot be placed safely: {exc}") from None
+    if not pyimports.ready_before_use(tree, os_import=add_os, load_call=add_load):
+        raise CannotRewrite(1, "import os cannot be placed before the module reads the key")
     try:
         compile(text, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         line = exc.lineno if isinstance(exc, SyntaxError) and exc.lineno else 1
         raise CannotRewrite(line, "the rewritten file would not compile") from None
-    return text
+    return text, add_load
 
 
-def _insert_import(text: str, tree: ast.Module) -> str:
-    lines = text.splitlines(keepends=True)
-    newline = "\r\n" if "\r\n" in text else "\n"
-    at = 0  # insert before lines[at]
-    body = tree.body
-    if body:
-        first = body[0]
-        decorators = getattr(first, "decorator_list", [])
-        at = min([first.lineno, *(d.lineno for d in decorators)]) - 1
-        i = 0
-        if (
-            isinstance(first, ast.Expr)
-            and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)
-        ):
-            at = first.end_lineno or first.lineno
-            i = 1
-        while i < len(body):
-            node = body[i]
-            if not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
-                break
-            at = node.end_lineno or node.lineno
-            i += 1
-    else:
-        at = len(lines)
-    if at > 0 and at <= len(lines) and not lines[at - 1].endswith(("\n", "\r")):
-        lines[at - 1] += newline
-    lines.insert(at, "import os" + newline)
-    return "".join(lines)
+def _parse(path: str, text: str) -> ast.Module:
+    try:
+        return ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        raise CannotRewrite(exc.lineno or 1, "the rewritten file would not compile") from None
 
 
 _GO_OS = re.compile(r'(?m)^\s*(?:import\s+)?(?:(?P<alias>[\w.]+)\s+)?"os"\s*(?://.*)?$')

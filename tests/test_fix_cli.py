@@ -120,7 +120,8 @@ def test_python_import_os_added_once_after_docstring_and_future(repo: Repo) -> N
     assert conf.count("import os") == 1
     lines = conf.splitlines()
     assert lines[0] == "#!/usr/bin/env python3"
-    assert lines.index("import os") == lines.index("from __future__ import annotations") + 1
+    future = lines.index("from __future__ import annotations")
+    assert lines[future + 1 : future + 4] == ["", "import os", ""]
     assert "URL = f\"https://ocr.captchaai.com/in.php?key={os.environ['CAPTCHAAI_API_KEY']}&json=1\"" in conf
     assert (repo.path / "pkg/has_os.py").read_text().count("import os") == 1
     for name in ("pkg/conf.py", "pkg/has_os.py"):
@@ -243,30 +244,69 @@ def test_existing_env_with_same_value_is_not_duplicated(repo: Repo) -> None:
     assert ".env already holds CAPTCHAAI_API_KEY" in result.out
 
 
-def test_existing_env_with_different_value_is_not_overwritten(repo: Repo) -> None:
-    key, other = fake_key(), fake_key()
-    env_text = f"CAPTCHAAI_API_KEY={other}"  # no final newline
+def test_existing_env_with_different_value_gets_the_next_free_name(repo: Repo) -> None:
+    key, other, third = fake_key(), fake_key(), fake_key()
+    env_text = f"CAPTCHAAI_API_KEY={other}\nCAPTCHAAI_API_KEY_2={third}"  # no final newline
     repo.write(".env", env_text)
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    result = fix(repo)
+    assert result.code == 0, result.out
+    assert (repo.path / ".env").read_text() == f"{env_text}\nCAPTCHAAI_API_KEY_3={key}\n"
+    assert 'CAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY_3"]' in (repo.path / "app.py").read_text()
+    added = f"add CAPTCHAAI_API_KEY_3=***{key[-4:]} to .env (CAPTCHAAI_API_KEY holds a different key)"
+    assert added in result.out
+    assert repo.run("scan").code == 0
+    assert_no_key_printed(result, key, other, third)
+
+
+def test_key_already_in_env_under_a_rotation_name_reuses_it(repo: Repo) -> None:
+    key, other = fake_key(), fake_key()
+    env_text = f"CAPTCHAAI_API_KEY={other}\nCAPTCHAAI_API_KEY_2={key}\n"
+    repo.write(".env", env_text)
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    result = fix(repo)
+    assert result.code == 0, result.out
+    assert (repo.path / ".env").read_text() == env_text
+    assert 'os.environ["CAPTCHAAI_API_KEY_2"]' in (repo.path / "app.py").read_text()
+    assert ".env already holds CAPTCHAAI_API_KEY_2 with the same key" in result.out
+
+
+def test_empty_placeholder_in_env_is_filled_in(repo: Repo) -> None:
+    key = fake_key()
+    repo.write(".env", "# copied from .env.example\nCAPTCHAAI_API_KEY=\nDEBUG=1\n")
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    result = fix(repo)
+    assert result.code == 0, result.out
+    assert env_lines(repo) == ["# copied from .env.example", f"CAPTCHAAI_API_KEY={key}", "DEBUG=1"]
+    assert 'os.environ["CAPTCHAAI_API_KEY"]' in (repo.path / "app.py").read_text()
+
+
+def test_all_rotation_names_taken_needs_manual_steps(repo: Repo) -> None:
+    taken = [fake_key() for _ in range(9)]
+    names = ["CAPTCHAAI_API_KEY", *(f"CAPTCHAAI_API_KEY_{n}" for n in range(2, 10))]
+    env_text = "".join(f"{name}={value}\n" for name, value in zip(names, taken))
+    repo.write(".env", env_text)
+    key = fake_key()
     source = f'CAPTCHAAI_API_KEY = "{key}"\n'
     repo.stage("app.py", source)
     result = fix(repo)
     assert result.code == 1
-    assert "different key for CAPTCHAAI_API_KEY" in result.out
-    assert "decide which key is current" in result.out
-    assert f"***{other[-4:]}" in result.out
-    assert (repo.path / ".env").read_text() == env_text
+    assert "_2 ... _9 for other keys" in result.out and "decide which keys are current" in result.out
     assert (repo.path / "app.py").read_text() == source
-    assert_no_key_printed(result, key, other)
+    assert (repo.path / ".env").read_text() == env_text
+    assert_no_key_printed(result, key, *taken)
 
 
-def test_env_appended_to_keeps_other_lines(repo: Repo) -> None:
+def test_env_appended_to_keeps_other_lines_and_becomes_0600(repo: Repo) -> None:
     key = fake_key()
     repo.write(".env", "DEBUG=1")
     (repo.path / ".env").chmod(0o640)
     repo.stage("run.sh", f"export CAPTCHAAI_API_KEY_4={key}\n")
-    assert fix(repo).code == 0
+    result = fix(repo)
+    assert result.code == 0
     assert env_lines(repo) == ["DEBUG=1", f"CAPTCHAAI_API_KEY_4={key}"]
-    assert stat.S_IMODE((repo.path / ".env").stat().st_mode) == 0o640
+    assert stat.S_IMODE((repo.path / ".env").stat().st_mode) == 0o600
+    assert "restrict .env to mode 0600 (was 0640)" in result.out
 
 
 def test_gitignore_learns_dotenv_and_is_staged(repo: Repo) -> None:
@@ -275,8 +315,9 @@ def test_gitignore_learns_dotenv_and_is_staged(repo: Repo) -> None:
     repo.commit()
     repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
     assert fix(repo).code == 0
-    assert (repo.path / ".gitignore").read_text() == "*.log\n.env\n"
-    assert repo.git("show", ":.gitignore") == "*.log\n.env\n"
+    expected = "*.log\n.env\n.env.*\n!.env.example\n"
+    assert (repo.path / ".gitignore").read_text() == expected
+    assert repo.git("show", ":.gitignore") == expected
     assert repo.git("check-ignore", ".env").strip() == ".env"
     assert ".env" not in repo.git("status", "--porcelain")
 
@@ -287,13 +328,26 @@ def test_partly_staged_gitignore_keeps_its_unstaged_lines(repo: Repo) -> None:
     repo.write(".gitignore", "*.log\nbuild/\n")
     repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
     assert fix(repo).code == 0
-    assert repo.git("show", ":.gitignore") == "*.log\n.env\n"
-    assert (repo.path / ".gitignore").read_text() == "*.log\nbuild/\n.env\n"
+    added = ".env\n.env.*\n!.env.example\n"
+    assert repo.git("show", ":.gitignore") == "*.log\n" + added
+    assert (repo.path / ".gitignore").read_text() == "*.log\nbuild/\n" + added
 
 
-def test_gitignore_already_ignoring_is_untouched(repo: Repo) -> None:
+def test_gitignore_with_dotenv_only_learns_the_variants(repo: Repo) -> None:
     key = fake_key()
     repo.stage(".gitignore", ".env\n")
+    repo.commit()
+    repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
+    result = fix(repo)
+    assert result.code == 0, result.out
+    assert "add .env.* and !.env.example to .gitignore" in result.out
+    assert (repo.path / ".gitignore").read_text() == ".env\n.env.*\n!.env.example\n"
+
+
+@pytest.mark.parametrize("ignore", [".env\n.env.*\n!.env.example\n", ".env*\n"])
+def test_gitignore_already_ignoring_is_untouched(repo: Repo, ignore: str) -> None:
+    key = fake_key()
+    repo.stage(".gitignore", ignore)
     repo.commit()
     repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
     result = fix(repo)

@@ -59,7 +59,7 @@ def test_partly_staged_file_keeps_unstaged_changes_unstaged(repo: Repo) -> None:
     result = repo.run("fix")
     assert result.code == 0, result.out
     staged = repo.git("show", ":app.py")
-    assert staged == 'import os\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\n'
+    assert staged == 'import os\n\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\n'
     work = (repo.path / "app.py").read_text()
     assert work == staged + 'print("work in progress")\n'
     unstaged = repo.git("diff", "app.py")
@@ -114,19 +114,21 @@ def test_crlf_and_bom_are_kept(repo: Repo) -> None:
     repo.stage("win.py", data)
     assert repo.run("fix").code == 0
     assert (repo.path / "win.py").read_bytes() == (
-        b'\xef\xbb\xbf"""Doc."""\r\nimport os\r\nCAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\r\n'
+        b'\xef\xbb\xbf"""Doc."""\r\n\r\nimport os\r\n\r\n'
+        b'CAPTCHAAI_API_KEY = os.environ["CAPTCHAAI_API_KEY"]\r\n'
     )
 
 
-def test_two_keys_for_one_name_second_is_manual(repo: Repo) -> None:
+def test_a_second_key_for_one_name_gets_its_own_name(repo: Repo) -> None:
     key, other = fake_key(), fake_key()
     repo.stage("a.py", f'CAPTCHAAI_API_KEY = "{key}"\n')
     repo.stage("b.py", f'CAPTCHAAI_API_KEY = "{other}"\n')
     result = repo.run("fix")
-    assert result.code == 1
-    assert "another file uses a different key" in result.out
-    assert (repo.path / ".env").read_text() == f"CAPTCHAAI_API_KEY={key}\n"
-    assert other in (repo.path / "b.py").read_text()
+    assert result.code == 0, result.out
+    assert (repo.path / ".env").read_text() == f"CAPTCHAAI_API_KEY={key}\nCAPTCHAAI_API_KEY_2={other}\n"
+    assert 'os.environ["CAPTCHAAI_API_KEY"]' in (repo.path / "a.py").read_text()
+    assert 'os.environ["CAPTCHAAI_API_KEY_2"]' in (repo.path / "b.py").read_text()
+    assert other not in (repo.path / "b.py").read_text()
 
 
 def test_key_printed_nowhere(repo: Repo, tmp_path: Path) -> None:

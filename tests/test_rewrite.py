@@ -79,3 +79,35 @@ def test_kinds() -> None:
     assert kind_of(".env.local") == "dotenv"
     assert kind_of("prod.env") == "dotenv"
     assert kind_of("app.vue") is None
+
+
+def test_python_import_os_joins_the_standard_library_imports() -> None:
+    key = fake_key()
+    source = (
+        '"""Doc."""\n\nimport json\nimport sys\nfrom pathlib import Path\n\nimport requests\n\n'
+        f'KEY = "{key}"\n'
+    )
+    text = rewrite("a.py", source, {key: "V"}).text
+    assert "import json\nimport os\nimport sys\nfrom pathlib import Path\n\nimport requests\n" in text
+
+
+def test_python_dotenv_goes_to_the_third_party_imports_and_runs_first() -> None:
+    key = fake_key()
+    source = f'import sys\n\nimport requests\n\nfrom app import models\n\nKEY = "{key}"\n'
+    text = rewrite("a.py", source, {key: "V"}, dotenv=True, first_party={"app"}).text
+    assert text == (
+        "import os\nimport sys\n\nimport requests\nfrom dotenv import load_dotenv\n\n"
+        'from app import models\n\nload_dotenv()\n\nKEY = os.environ["V"]\n'
+    )
+    assert rewrite("a.py", text.replace('os.environ["V"]', f'"{key}"'), {key: "V"}, dotenv=True).text == text
+
+
+@pytest.mark.parametrize(
+    ("source", "dotenv"),
+    [('"Doc."; KEY = "{key}"\n', False), ('import sys; KEY = "{key}"\n', True)],
+)
+def test_python_import_that_cannot_run_before_the_read_is_refused(source: str, dotenv: bool) -> None:
+    key = fake_key()
+    with pytest.raises(CannotRewrite) as info:
+        rewrite("a.py", source.format(key=key), {key: "V"}, dotenv=dotenv)
+    assert "cannot be placed" in info.value.reason
