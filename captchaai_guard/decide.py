@@ -362,8 +362,6 @@ def judge_line(
         return None
     if CHECKSUM_LINE.match(text):
         return Verdict(False, against=["a checksum list entry"])
-    if not key_shaped(value):
-        return Verdict(False, against=["not hex, and no CaptchaAI key name before it"])
     prose = _prose(text, path)
     if prose:
         for word_name in identifiers(text[:start]):
@@ -553,7 +551,6 @@ _SPLIT_LINES = re.compile(
     r"""[=:][ \t]*["'`]?(?P<a>[0-9a-fA-F]{8,24})["'`]?[ \t]*[,;]?[ \t]*\r?\n"""
     r"""[^\n=:]{0,60}[=:][ \t]*["'`]?(?P<b>[0-9a-fA-F]{8,24})["'`]?[ \t]*[,;]?[ \t]*(?=\r?\n|$)"""
 )
-SPLIT_MAX = HALVES_MAX
 
 
 def split_keys(text: str) -> list[tuple[int, int, str]]:
@@ -561,8 +558,8 @@ def split_keys(text: str) -> list[tuple[int, int, str]]:
     ``text``: quoted and joined (``"<16 hex>" "<16 hex>"``,
     ``"".join(["<16>", "<16>"])``), or assigned on two lines in a row
     (``K1=<16 hex>`` then ``K2=<16 hex>``). Only in files up to
-    :data:`SPLIT_MAX` characters (a key split by hand sits in a small file)."""
-    if len(text) > SPLIT_MAX:
+    :data:`~captchaai_guard.candidates.HALVES_MAX` characters (a key split by hand sits in a small file)."""
+    if len(text) > HALVES_MAX:
         return []
     found: dict[int, tuple[int, int, str]] = {}
     for pattern in (_SPLIT, _SPLIT_LINES):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from captchaai_guard import decide
-from captchaai_guard.engine import Engine, Match, Open, mentions_captchaai
+from captchaai_guard.engine import Engine, Match, Open
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -401,4 +401,4 @@ class Judge:
         )
 
 
-__all__ = ["Judge", "mentions_captchaai"]
+__all__ = ["Judge"]
