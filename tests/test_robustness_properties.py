@@ -59,6 +59,11 @@ def test_planted_key_is_found_at_its_line(
     key = secrets.token_hex(16)
     if upper and rule.secret == "hex":
         key = key.upper()
+    if rule.context in ("evidence", "repeat"):
+        # A sample the evidence decides takes its name from the lines around
+        # it: ordinary lines before it stay ordinary (a random one ending in
+        # "," would be read as the name that introduces the key).
+        before = [*before, "# (sample)"]
     content, lineno = _content(before, indent + template.format(key=key).replace("\n", nl), after, nl)
     lineno += template.count("\n")  # (a sample of several lines: the key is on its last)
     path = _path_for(rule)
