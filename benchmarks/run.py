@@ -237,9 +237,9 @@ class Tools:
         script = self.script("captchaai-guard-hook")
         if script:
             return "captchaai-guard-hook pre-commit", [script, "pre-commit"]
-        if self.has_module("captchaai_guard.hook"):
-            return "python -m captchaai_guard.hook pre-commit", [
-                self.python, "-m", "captchaai_guard.hook", "pre-commit"]
+        if self.has_module("captchaai_guard.commands.hook"):
+            return "python -m captchaai_guard.commands.hook pre-commit", [
+                self.python, "-m", "captchaai_guard.commands.hook", "pre-commit"]
         return "captchaai-guard scan", self.scan()
 
     def installed_hook(self, repo: Path, env: dict[str, str]) -> list[str] | None:

@@ -1,6 +1,6 @@
 """captchaai-guard: stop CaptchaAI API keys from leaking through git.
 
-The engine (``captchaai_guard.engine``) and the scan drivers
+The engine (``captchaai_guard.detect.engine``) and the scan drivers
 (``captchaai_guard.scan``) are usable as a library without click.
 """
 

@@ -7,7 +7,7 @@ uses :attr:`Finding.masked` and :attr:`Finding.masked_line`.
 
 from __future__ import annotations
 
-from captchaai_guard.commit import Commit as Commit  # where findings came from (history)
+from captchaai_guard.sources.commit import Commit as Commit  # where findings came from (history)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

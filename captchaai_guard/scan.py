@@ -14,22 +14,22 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from captchaai_guard import early, gitio, split
-from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.decide import FileText
-from captchaai_guard.diff import AddedLine, DiffFile, DiffLines, FileEnd
-from captchaai_guard.engine import Engine, mentions_captchaai
+from captchaai_guard.detect.candidates import candidate_lines
+from captchaai_guard.detect.decide import FileText
+from captchaai_guard.detect.engine import Engine, mentions_captchaai
+from captchaai_guard.detect.judge import Judge
 from captchaai_guard.errors import GuardError
-from captchaai_guard.gitargs import COMMIT_MARK
-from captchaai_guard.judge import Judge
+from captchaai_guard.sources import gitio, prestart, split_parse
+from captchaai_guard.sources.diff import AddedLine, DiffFile, DiffLines, FileEnd
+from captchaai_guard.sources.gitargs import COMMIT_MARK
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:  # a clean scan never needs these at run time
     from pathlib import Path
     from typing import IO
 
+    from captchaai_guard.detect.judge import ReadText
     from captchaai_guard.findings import Commit, Finding
-    from captchaai_guard.judge import ReadText
 
 PathFilter = Callable[[str], bool]
 Explain = list[dict[str, object]]  # one record per candidate (see judge.Judge)
@@ -78,7 +78,7 @@ def scan_content(
     Lines whose bytes are in ``skip_lines`` are not reported (used to judge
     only the new lines of a file git calls binary). A binary file is read
     for keys beside a CaptchaAI key name in its printable runs. ``judge``
-    carries what the scan knows across files (see :mod:`captchaai_guard.judge`).
+    carries what the scan knows across files (see :mod:`captchaai_guard.detect.judge`).
     """
     own = judge is None
     if judge is None:
@@ -141,7 +141,7 @@ def scan_diff(
         data = stream.read()
         sections = DiffLines(data)
         stream = io.BytesIO(data)
-    events = split.parse(stream, **_parse_options(engine, blobs, strip_color))
+    events = split_parse.parse(stream, **_parse_options(engine, blobs, strip_color))
     return scan_events(engine, events, blobs=blobs, include=include, sections=sections, explain=explain)
 
 
@@ -165,10 +165,10 @@ def scan_events(
     sections: DiffLines | None = None,
     explain: Explain | None = None,
 ) -> Iterator[Finding]:
-    """Findings in the events of a diff (see :mod:`captchaai_guard.diff`).
+    """Findings in the events of a diff (see :mod:`captchaai_guard.sources.diff`).
     ``sections`` (a diff read whole) stands in for ``blobs`` as what is
     known of a file's lines. ``explain`` collects a record per candidate
-    (see :class:`~captchaai_guard.judge.Judge`)."""
+    (see :class:`~captchaai_guard.detect.judge.Judge`)."""
     judge = Judge(engine, explain)
     for event in events:
         if isinstance(event, AddedLine):
@@ -228,21 +228,21 @@ def _run_stream(
 ) -> Iterator[Finding]:
     """Findings in git's diff ``stream``; with ``whole`` (the staged diff),
     its added and edited files may be read from the work tree instead (see
-    :mod:`captchaai_guard.whole`)."""
+    :mod:`captchaai_guard.sources.added_files`)."""
     blobs = gitio.BlobReader(root)
     completed = taken = False
     for task in engine.warm_up():
-        early.when_idle(task)
+        prestart.when_idle(task)
     try:
         options = _parse_options(engine, blobs.read)
         events = None
         if whole and isinstance(stream, gitio.GitStream):
-            from captchaai_guard import whole as added_files
+            from captchaai_guard.sources import added_files
 
             events = added_files.events(str(root), stream, include, options)
             taken = events is not None  # (git's diff was stopped)
         if events is None:
-            events = split.parse(stream.stdout, **options)
+            events = split_parse.parse(stream.stdout, **options)
         yield from scan_events(engine, events, blobs=blobs.read, include=include, explain=explain)
         completed = True
     finally:
@@ -251,7 +251,7 @@ def _run_stream(
         elif not taken:
             stream.kill()
         blobs.close()
-        early.forget_idle()  # (a library may scan again and again)
+        prestart.forget_idle()  # (a library may scan again and again)
 
 
 def scan_staged(

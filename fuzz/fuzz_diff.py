@@ -29,11 +29,11 @@ from typing import TypeGuard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.diff import AddedLine, parse_bytes, parse_stream
-from captchaai_guard.engine import Engine
-from captchaai_guard.rules import RULES
+from captchaai_guard.detect.candidates import candidate_lines
+from captchaai_guard.detect.engine import Engine
+from captchaai_guard.detect.rules import RULES
 from captchaai_guard.scan import scan_content, scan_diff, to_text_bytes
+from captchaai_guard.sources.diff import AddedLine, parse_bytes, parse_stream
 
 TOKENS: tuple[bytes, ...] = (
     b"diff --git a/x b/x\n",

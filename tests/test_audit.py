@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from captchaai_guard.audit_code import env_reads, raw_key_logs
+from captchaai_guard.audit.code import env_reads, raw_key_logs
 from tests.conftest import Repo, console_script, fake_key
 
 IDS = (
@@ -506,7 +506,7 @@ def test_readme_rotation_section(repo: Repo) -> None:
 
 def test_checks_import_neither_click_nor_gitpython() -> None:
     code = (
-        "import sys, captchaai_guard.audit, captchaai_guard.audit_report; "
+        "import sys, captchaai_guard.audit.checklist, captchaai_guard.audit.report; "
         "print(sorted(n for n in ('click', 'git') if n in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

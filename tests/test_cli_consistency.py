@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
-from captchaai_guard.cli import cli
+from captchaai_guard.commands.cli import cli
 from tests.conftest import Result, console_script
 
 # Commands that do their job outside a repository: what makes each fail there.

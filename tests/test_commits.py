@@ -11,9 +11,9 @@ import select
 import subprocess
 from typing import Any
 
-from captchaai_guard.gitargs import COMMIT_MARK
-from captchaai_guard.progress import Progress, bar
+from captchaai_guard.commands.progress import Progress, bar
 from captchaai_guard.scan import CommitCounter
+from captchaai_guard.sources.gitargs import COMMIT_MARK
 from tests.conftest import Repo, Result, console_script, fake_key
 
 
@@ -251,7 +251,7 @@ def test_commit_counter_counts_markers_split_across_reads() -> None:
 
 
 def test_merges_come_as_combined_diffs_from_a_second_log() -> None:
-    from captchaai_guard.gitargs import log_commands
+    from captchaai_guard.sources.gitargs import log_commands
 
     single, merges = log_commands(["HEAD", "--not", "--remotes=origin"])
     assert "--no-merges" in single and "--cc" not in single

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from captchaai_guard.config import glob_to_regex
-from captchaai_guard.engine import MAX_CUSTOM_LINE
+from captchaai_guard.config.project import glob_to_regex
+from captchaai_guard.detect.engine import MAX_CUSTOM_LINE
 from tests.conftest import Repo, fake_key
 
 CUSTOM = """

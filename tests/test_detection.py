@@ -35,7 +35,7 @@ def test_a_line_whose_runs_are_all_placeholders_compiles_no_rule() -> None:
     """Every built-in rule reports a run of 32 that stands whole and is no
     placeholder: a line without one is settled before any rule regex is
     compiled (a history full of documented zeros costs no compile time)."""
-    from captchaai_guard.engine import Engine
+    from captchaai_guard.detect.engine import Engine
 
     engine = Engine()
     zeros, counting = "0" * 32, "0123456789abcdef" * 2

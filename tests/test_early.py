@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard import early
-from captchaai_guard.early import AheadReader, Child, GrowingFile, output_file, spawn
+from captchaai_guard.sources import prestart
+from captchaai_guard.sources.prestart import AheadReader, Child, GrowingFile, output_file, spawn
 from tests.conftest import Repo, console_script, fake_key
 
 REAL_GIT = shutil.which("git")
@@ -167,15 +167,15 @@ def test_a_large_output_file_is_freed_by_a_short_lived_process(tmp_path: Path) -
     ``release`` hands that to a ``cat`` that holds the file, writes nothing
     to it and exits at once, so the scan never waits for it."""
     path = tmp_path / "diff"
-    data = os.urandom(early.HAND_OFF + 1)
+    data = os.urandom(prestart.HAND_OFF + 1)
     path.write_bytes(data)
     fd = os.open(path, os.O_RDWR)
-    before = set(early._helpers)
-    early.release(fd)
+    before = set(prestart._helpers)
+    prestart.release(fd)
     assert _closed(fd)
-    (helper,) = set(early._helpers) - before
+    (helper,) = set(prestart._helpers) - before
     assert _exits_soon(helper)  # it does not wait for this process to end
-    early._helpers.remove(helper)
+    prestart._helpers.remove(helper)
     assert path.read_bytes() == data  # untouched
 
 
@@ -183,16 +183,16 @@ def test_a_small_output_file_or_one_without_cat_is_closed_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "diff"
-    path.write_bytes(b"x" * (early.HAND_OFF - 1))
-    before = list(early._helpers)
+    path.write_bytes(b"x" * (prestart.HAND_OFF - 1))
+    before = list(prestart._helpers)
     fd = os.open(path, os.O_RDONLY)
-    early.release(fd)
-    assert _closed(fd) and early._helpers == before
-    path.write_bytes(b"x" * early.HAND_OFF)
+    prestart.release(fd)
+    assert _closed(fd) and prestart._helpers == before
+    path.write_bytes(b"x" * prestart.HAND_OFF)
     fd = os.open(path, os.O_RDONLY)
     monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
-    early.release(fd)
-    assert _closed(fd) and early._helpers == before
+    prestart.release(fd)
+    assert _closed(fd) and prestart._helpers == before
 
 
 def test_git_runs_with_an_allocator_that_keeps_its_memory(repo: Repo, tmp_path: Path) -> None:
@@ -234,8 +234,8 @@ def test_work_for_later_runs_while_the_scan_waits_for_git() -> None:
 
     for growing in (True, False):
         ran.clear()
-        early.when_idle(fail)
-        early.when_idle(lambda: ran.append("task"))
+        prestart.when_idle(fail)
+        prestart.when_idle(lambda: ran.append("task"))
         into = output_file() if growing else None
         started = spawn(["sh", "-c", script], dict(os.environ), None, into)
         assert started is not None
@@ -249,9 +249,9 @@ def test_work_for_later_runs_while_the_scan_waits_for_git() -> None:
         child.wait()
         assert data == b"first\nlast"
         assert ran == ["fail", "task"], growing
-    early.when_idle(lambda: ran.append("never"))
-    early.forget_idle()
-    assert not early._idle
+    prestart.when_idle(lambda: ran.append("never"))
+    prestart.forget_idle()
+    assert not prestart._idle
 
 
 def test_a_scan_offers_the_rules_compiling_as_idle_work_and_leaves_no_task(
@@ -260,23 +260,23 @@ def test_a_scan_offers_the_rules_compiling_as_idle_work_and_leaves_no_task(
     """Each rule's regex is offered to the scan's idle moments (compiling
     all of them is the work a first finding would wait for); no idle task
     outlives the scan (a library may scan again and again)."""
-    from captchaai_guard.engine import Engine
+    from captchaai_guard.detect.engine import Engine
     from captchaai_guard.scan import scan_commits
 
     repo.stage("a.py", "x = 1\n")
     repo.commit()
     offered: list[object] = []
-    real = early.when_idle
+    real = prestart.when_idle
 
     def recording(task: Callable[[], object]) -> None:
         offered.append(task)
         real(task)
 
-    monkeypatch.setattr(early, "when_idle", recording)
+    monkeypatch.setattr(prestart, "when_idle", recording)
     engine = Engine()
     assert list(scan_commits(repo.path, ["--all"], engine)) == []
     assert len(offered) == len(engine.rules)
-    assert not early._idle
+    assert not prestart._idle
     for task in engine.warm_up():
         task()
     assert all(rule._pattern is not None for rule in engine.rules)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard import decide
+from captchaai_guard.detect import decide
 from tests.conftest import Repo, console_script, fake_key
 
 CALLS = "# solved by https://ocr.captchaai.com/in.php\n"
@@ -228,7 +228,7 @@ def test_explain_lists_every_candidate_with_its_evidence(repo: Repo) -> None:
 def test_the_prefilter_settles_what_the_engine_would() -> None:
     """Lines whose every run is a checksum list entry or named by a counter
     word are settled in C; any other line reaches the engine."""
-    from captchaai_guard.candidates import candidate_lines
+    from captchaai_guard.detect.candidates import candidate_lines
 
     key = fake_key().encode()
     settled = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard.remediation import EXAMPLE_ADVICE, SHELL_LOAD
+from captchaai_guard.remedy.guide import EXAMPLE_ADVICE, SHELL_LOAD
 from tests.conftest import BIN, Repo, Result, console_script, fake_key
 
 README = Path(__file__).resolve().parent.parent / "README.md"

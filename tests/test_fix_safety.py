@@ -183,6 +183,6 @@ def test_write_failure_midway_restores_files_already_replaced(repo: Repo) -> Non
 
 
 def test_fix_library_does_not_import_click() -> None:
-    code = "import sys, captchaai_guard.fix; print('click' in sys.modules, 'git' in sys.modules)"
+    code = "import sys, captchaai_guard.remedy.fix; print('click' in sys.modules, 'git' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

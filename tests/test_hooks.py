@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard.install import BACKUP_SUFFIX, SIGNATURE, install_hook
+from captchaai_guard.commands.install import BACKUP_SUFFIX, SIGNATURE, install_hook
 from tests.conftest import BIN, Repo, fake_key
 
 
@@ -324,7 +324,7 @@ def test_pre_push_chain_gets_the_same_stdin(pushed: Repo) -> None:
 
 def run_hook(cwd: Path, *args: str, input: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "captchaai_guard.hook", *args],
+        [sys.executable, "-m", "captchaai_guard.commands.hook", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -377,7 +377,7 @@ def test_hook_push_range_from_the_framework(seeded: Repo) -> None:
     tip = seeded.commit("removed")
     env = dict(os.environ, PRE_COMMIT_FROM_REF=base, PRE_COMMIT_TO_REF=tip)
     proc = subprocess.run(
-        [sys.executable, "-m", "captchaai_guard.hook", "pre-commit", "app.py"],
+        [sys.executable, "-m", "captchaai_guard.commands.hook", "pre-commit", "app.py"],
         cwd=seeded.path,
         capture_output=True,
         text=True,
@@ -387,7 +387,7 @@ def test_hook_push_range_from_the_framework(seeded: Repo) -> None:
     assert proc.returncode == 1 and f"***{key[-4:]}" in proc.stderr
     env["PRE_COMMIT_FROM_REF"] = tip
     proc = subprocess.run(
-        [sys.executable, "-m", "captchaai_guard.hook", "pre-commit", "app.py"],
+        [sys.executable, "-m", "captchaai_guard.commands.hook", "pre-commit", "app.py"],
         cwd=seeded.path,
         capture_output=True,
         text=True,
@@ -400,7 +400,7 @@ def test_hook_push_range_from_the_framework(seeded: Repo) -> None:
 def test_hook_imports_neither_click_nor_gitpython(seeded: Repo) -> None:
     seeded.stage("app.py", key_line(fake_key()))
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "captchaai_guard.hook", "pre-commit"],
+        [sys.executable, "-X", "importtime", "-m", "captchaai_guard.commands.hook", "pre-commit"],
         cwd=seeded.path,
         capture_output=True,
         text=True,
@@ -412,9 +412,10 @@ def test_hook_imports_neither_click_nor_gitpython(seeded: Repo) -> None:
         for line in proc.stderr.splitlines()
         if line.startswith("import time:") and "|" in line
     }
-    assert {"captchaai_guard.scan", "captchaai_guard.remediation"} <= names
-    assert not names & {"click", "git", "argparse", "captchaai_guard.cli"}
-    assert not names & {"captchaai_guard.config", "captchaai_guard.baseline"}  # no such files here
+    assert {"captchaai_guard.scan", "captchaai_guard.remedy.guide"} <= names
+    assert not names & {"click", "git", "argparse", "captchaai_guard.commands.cli"}
+    # no such files here
+    assert not names & {"captchaai_guard.config.project", "captchaai_guard.config.baseline"}
 
 
 def test_hook_follows_the_configuration_and_baseline_like_scan(seeded: Repo) -> None:
@@ -434,7 +435,8 @@ def test_hook_follows_the_configuration_and_baseline_like_scan(seeded: Repo) -> 
 
 
 def test_file_names_match_the_loaders() -> None:
-    from captchaai_guard import baseline, hook, settings
+    from captchaai_guard.commands import hook
+    from captchaai_guard.config import baseline, settings
 
     assert hook.BASELINE_FILE == baseline.BASELINE_FILE == settings.BASELINE_FILE
 
@@ -460,15 +462,15 @@ def test_hook_file_arguments_are_relative_to_the_current_directory(seeded: Repo)
 
 
 def test_fast_path_keywords_are_the_engines() -> None:
-    from captchaai_guard import hook
-    from captchaai_guard.engine import Engine
+    from captchaai_guard.commands import hook
+    from captchaai_guard.detect.engine import Engine
 
     assert Engine().required == hook.REQUIRED
 
 
 def _hook_modules(cwd: Path, *args: str) -> tuple[int, set[str]]:
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "captchaai_guard.hook", "pre-commit", *args],
+        [sys.executable, "-X", "importtime", "-m", "captchaai_guard.commands.hook", "pre-commit", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -487,7 +489,8 @@ def test_a_clean_commit_is_settled_without_the_scan_modules(seeded: Repo) -> Non
     seeded.stage("checksums.txt", f"sha256 = {digest}\n")
     code, names = _hook_modules(seeded.path)
     assert code == 0
-    assert not names & {"captchaai_guard.scan", "captchaai_guard.engine", "captchaai_guard.rules"}
+    scan_modules = {"captchaai_guard.scan", "captchaai_guard.detect.engine", "captchaai_guard.detect.rules"}
+    assert not names & scan_modules
     # Catching SIGINT/SIGTERM uses the C module (`signal` imports enum); no traceback module.
     assert not names & {"signal", "traceback"}
     code, names = _hook_modules(seeded.path, "checksums.txt")
@@ -521,7 +524,7 @@ def test_fast_path_reads_the_index_git_names(seeded: Repo, tmp_path: Path) -> No
     subprocess.run(["git", "add", "app.py"], cwd=seeded.path, env=env, check=True)
     assert run_hook(seeded.path, "pre-commit").returncode == 0  # the usual index is clean
     proc = subprocess.run(
-        [sys.executable, "-m", "captchaai_guard.hook", "pre-commit"],
+        [sys.executable, "-m", "captchaai_guard.commands.hook", "pre-commit"],
         cwd=seeded.path,
         env=env,
         capture_output=True,

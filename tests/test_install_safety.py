@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard.install import (
+from captchaai_guard.commands.install import (
     BACKUP_SUFFIX,
     DIGEST_PREFIX,
     EDITED_SUFFIX,

@@ -12,7 +12,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from captchaai_guard.diff import AddedLine, parse_stream
+from captchaai_guard.sources.diff import AddedLine, parse_stream
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _HUNK = re.compile(rb"^@@+ ((?:-\d+(?:,\d+)? )+)\+(\d+)(?:,(\d+))? @@")

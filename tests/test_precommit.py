@@ -281,7 +281,7 @@ def _framework_run(repo: Repo, tmp_path: Path, signum: int, whole_group: bool) -
     def ready(proc: subprocess.Popen[bytes]) -> bool:
         for line in group(proc.pid, width=1 << 16) if marker.exists() else []:
             pid, _, command = line.partition(": ")
-            if "captchaai_guard.hook" in command and catches(int(pid), signal.SIGTERM):
+            if "captchaai_guard.commands.hook" in command and catches(int(pid), signal.SIGTERM):
                 found[:] = [int(pid)]
                 return True
         return False

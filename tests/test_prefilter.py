@@ -9,9 +9,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from captchaai_guard.candidates import candidate_lines, keyword_set
-from captchaai_guard.diff import AddedLine, parse_stream
-from captchaai_guard.engine import Engine
+from captchaai_guard.detect.candidates import candidate_lines, keyword_set
+from captchaai_guard.detect.engine import Engine
+from captchaai_guard.sources.diff import AddedLine, parse_stream
 from tests.conftest import fake_key
 
 KEYWORDS = keyword_set(["key", "captcha", "captchaai.com", "token"])

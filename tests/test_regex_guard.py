@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from captchaai_guard.candidates import candidate_lines
-from captchaai_guard.regex_guard import UnsafeRegex, check
+from captchaai_guard.detect.candidates import candidate_lines
+from captchaai_guard.detect.regex_guard import UnsafeRegex, check
 
 DANGEROUS = [
     r"(a+)+b",

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from captchaai_guard.detect.rules import RULES
 from captchaai_guard.findings import Commit, Finding
 from captchaai_guard.report import Summary, jsontext
 from captchaai_guard.report.github_report import escape_data, escape_property
 from captchaai_guard.report.github_report import render as render_github
-from captchaai_guard.rules import RULES
 from tests.conftest import Repo, Result, fake_key
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text("utf-8"))

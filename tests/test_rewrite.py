@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from captchaai_guard.rewrite import CannotRewrite, kind_of, rewrite, variable_for
+from captchaai_guard.remedy.rewrite import CannotRewrite, kind_of, rewrite, variable_for
 from tests.conftest import fake_key
 
 URL = "https://ocr.captchaai.com/in.php?key="

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from captchaai_guard.detect.rules import RULES
 from captchaai_guard.report import FORMATS
-from captchaai_guard.rules import RULES
 from tests.conftest import Repo, console_script, fake_key
 
 

@@ -12,10 +12,10 @@ import secrets
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from captchaai_guard.diff import AddedLine, FileEnd, parse_bytes, parse_stream
-from captchaai_guard.engine import Engine
-from captchaai_guard.rules import RULES, Rule
+from captchaai_guard.detect.engine import Engine
+from captchaai_guard.detect.rules import RULES, Rule
 from captchaai_guard.scan import scan_content, scan_diff
+from captchaai_guard.sources.diff import AddedLine, FileEnd, parse_bytes, parse_stream
 
 ENGINE = Engine()
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -273,7 +273,7 @@ _PIECES = [
 def test_section_lines_are_found_as_one_regex_finds_them(pieces: list[bytes], cut: int) -> None:
     """``_sections`` looks for the lines opening a file or a commit with
     ``bytes.find``: the same lines as one regex over the block, in any part of it."""
-    from captchaai_guard.diff import _STARTS_SECTION, _sections
+    from captchaai_guard.sources.diff import _STARTS_SECTION, _sections
 
     buf = b"".join(pieces)
     for start, end in ((0, len(buf)), (min(cut, len(buf)), max(len(buf) - cut, min(cut, len(buf))))):

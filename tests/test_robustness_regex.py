@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from captchaai_guard.rules import RULES, Rule
+from captchaai_guard.detect.rules import RULES, Rule
 from tests.conftest import Repo, console_script
 
 MB = 1 << 20
@@ -86,8 +86,8 @@ def _rule_lines(rule: Rule) -> list[str]:
 
 _RUN_RULE = """
 import sys
-from captchaai_guard.engine import Engine
-from captchaai_guard.rules import by_id
+from captchaai_guard.detect.engine import Engine
+from captchaai_guard.detect.rules import by_id
 engine = Engine([by_id()[sys.argv[1]]])
 data = sys.stdin.read()
 for line in data.split("\\n"):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from captchaai_guard.rules import RULES, Rule
+from captchaai_guard.detect.rules import RULES, Rule
 from tests.conftest import Repo, fake_key
 
 

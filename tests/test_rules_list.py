@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from captchaai_guard.rules import RULES
+from captchaai_guard.detect.rules import RULES
 from tests.conftest import Repo
 
 CONFIG = """disable = ["captchaai-field"]

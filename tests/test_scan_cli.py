@@ -130,7 +130,7 @@ def _full_command(repo: Repo, *args: str) -> tuple[int, bytes]:
     import subprocess
     import sys
 
-    code = "import sys; from captchaai_guard.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from captchaai_guard.commands.cli import main; sys.exit(main(sys.argv[1:]))"
     full = subprocess.run(
         [sys.executable, "-c", code, *args], cwd=repo.path, capture_output=True, check=False
     )
@@ -193,11 +193,12 @@ def test_a_plain_staged_scan_skips_click(repo: Repo) -> None:
     repo.stage("sub/c.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
     repo.write(".captchaai-guard.toml", 'exclude = ["sub/**"]\n')
     code, names = modules("scan")
-    assert code == 0 and "click" not in names and "captchaai_guard.config" in names
+    assert code == 0 and "click" not in names and "captchaai_guard.config.project" in names
 
 
 def test_quick_request_accepts_only_plain_scans() -> None:
-    from captchaai_guard import entry, report
+    from captchaai_guard import report
+    from captchaai_guard.commands import entry
 
     assert entry.FORMATS == report.FORMATS
     assert entry.quick_request(["scan"]) == ("text", None)

@@ -30,7 +30,7 @@ from tests.conftest import Repo, console_script, fake_key
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads processes from /proc")
 
 REAL_GIT = shutil.which("git") or "/usr/bin/git"
-ENTRY = "from captchaai_guard.hook import run; run(framework=True)"  # .pre-commit-hooks.yaml
+ENTRY = "from captchaai_guard.commands.hook import run; run(framework=True)"  # .pre-commit-hooks.yaml
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
 NAMES: dict[int, str] = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
 
@@ -223,7 +223,7 @@ def _hook_python(proc: subprocess.Popen[bytes]) -> int | None:
     once it catches SIGTERM."""
     for line in group(proc.pid, width=1 << 16):
         pid, _, command = line.partition(": ")
-        if "captchaai_guard.hook" in command and catches(int(pid), signal.SIGTERM):
+        if "captchaai_guard.commands.hook" in command and catches(int(pid), signal.SIGTERM):
             return int(pid)
     return None
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard import split
-from captchaai_guard.diff import BLOCK_SIZE, AddedLine, Event, FileEnd, parse_stream
-from captchaai_guard.early import Child, GrowingFile
-from captchaai_guard.engine import Engine
+from captchaai_guard.detect.engine import Engine
 from captchaai_guard.errors import GuardError
+from captchaai_guard.sources import split_parse
+from captchaai_guard.sources.diff import BLOCK_SIZE, AddedLine, Event, FileEnd, parse_stream
+from captchaai_guard.sources.prestart import Child, GrowingFile
 from tests.conftest import Repo, count_forks, fake_key
 
 
@@ -60,11 +60,11 @@ def test_a_split_parse_gives_the_same_events_in_the_same_order(
     options: dict[str, object] = {"required": Engine().required, "find_mentions": False}
     with path.open("rb") as handle:
         whole = _shape(list(parse_stream(handle, **options)))  # type: ignore[arg-type]
-    monkeypatch.setattr(split, "MIN_REST", 0)
+    monkeypatch.setattr(split_parse, "MIN_REST", 0)
     forks = count_forks(monkeypatch)
     stream = _finished(path)
     try:
-        parted = _shape(list(split.parse(stream, block_size=1 << 16, **options)))
+        parted = _shape(list(split_parse.parse(stream, block_size=1 << 16, **options)))
     finally:
         stream.close()
     assert len(forks) == 1  # the second half came from a child
@@ -77,19 +77,19 @@ def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.Monke
     path = _staged_diff(repo, files=6)
 
     parent = os.getpid()
-    real_records = split._records
+    real_records = split_parse._records
 
     def broken_records(events: object) -> object:
         if os.getpid() != parent:
             raise OSError("the disk went away")
         return real_records(events)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(split, "MIN_REST", 0)
-    monkeypatch.setattr(split, "_records", broken_records)
+    monkeypatch.setattr(split_parse, "MIN_REST", 0)
+    monkeypatch.setattr(split_parse, "_records", broken_records)
     stream = _finished(path)
     try:
         with pytest.raises(GuardError, match="end of the diff failed"):
-            list(split.parse(stream, required=Engine().required, find_mentions=False))
+            list(split_parse.parse(stream, required=Engine().required, find_mentions=False))
     finally:
         stream.close()
 
@@ -104,16 +104,16 @@ def test_the_cut_is_the_file_boundary_nearest_the_target(tmp_path: Path) -> None
     size = len(section)
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert split._boundary(fd, 3 * size + 10, 0, len(data)) == 3 * size  # just before
-        assert split._boundary(fd, 4 * size - 10, 0, len(data)) == 4 * size  # just after
-        assert split._boundary(fd, 9 * size + 5, 0, len(data)) == 9 * size
-        assert split._boundary(fd, 9 * size + 5, 9 * size, len(data)) is None  # only its own start
+        assert split_parse._boundary(fd, 3 * size + 10, 0, len(data)) == 3 * size  # just before
+        assert split_parse._boundary(fd, 4 * size - 10, 0, len(data)) == 4 * size  # just after
+        assert split_parse._boundary(fd, 9 * size + 5, 0, len(data)) == 9 * size
+        assert split_parse._boundary(fd, 9 * size + 5, 9 * size, len(data)) is None  # only its own start
     finally:
         os.close(fd)
     far = tmp_path / "far.diff"
     far.write_bytes(b"+" + b"y" * (3 * BLOCK_SIZE) + b"\n" + section)
     fd = os.open(far, os.O_RDONLY)
     try:  # beyond the window around the target: the first one after it
-        assert split._boundary(fd, 10, 0, os.path.getsize(far)) == 3 * BLOCK_SIZE + 2
+        assert split_parse._boundary(fd, 10, 0, os.path.getsize(far)) == 3 * BLOCK_SIZE + 2
     finally:
         os.close(fd)

@@ -23,7 +23,8 @@ def _imported(code: str, cwd: str) -> set[str]:
 def test_scan_does_not_import_gitpython(repo: Repo) -> None:
     repo.stage("a.txt", "hello\n")
     names = _imported(
-        "import sys; from captchaai_guard.cli import main; sys.argv=['captchaai-guard','scan']; main()",
+        "import sys; from captchaai_guard.commands.cli import main; "
+        "sys.argv=['captchaai-guard','scan']; main()",
         str(repo.path),
     )
     assert "captchaai_guard.scan" in names
@@ -36,7 +37,7 @@ def test_library_does_not_import_click(repo: Repo) -> None:
         " list(scan_staged(Path('.')))",
         str(repo.path),
     )
-    assert "captchaai_guard.engine" in names
+    assert "captchaai_guard.detect.engine" in names
     assert "click" not in names and "git" not in names
 
 
@@ -44,12 +45,12 @@ def test_settings_and_audit_checks_do_not_import_click(repo: Repo) -> None:
     repo.write(".captchaai-guard.toml", 'exclude = ["vendor/**"]\n')
     repo.stage("a.txt", "hello\n")
     names = _imported(
-        "from pathlib import Path; from captchaai_guard import settings;"
-        " from captchaai_guard.audit import run_audit; s = settings.load(Path('.'));"
+        "from pathlib import Path; from captchaai_guard.config import settings;"
+        " from captchaai_guard.audit.checklist import run_audit; s = settings.load(Path('.'));"
         " run_audit(Path('.'), engine=s.engine, include=s.include)",
         str(repo.path),
     )
-    assert "captchaai_guard.config" in names and "captchaai_guard.audit" in names
+    assert "captchaai_guard.config.project" in names and "captchaai_guard.audit.checklist" in names
     assert "click" not in names and "git" not in names
 
 
@@ -62,7 +63,10 @@ def test_quick_scans_import_neither_typing_nor_pathlib_nor_dataclasses(repo: Rep
     repo.stage("b.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
     bare = _imported("pass", str(repo.path))  # what site loads (an editable install's finder ...)
     for args in (["scan"], ["scan", "--commits", "HEAD"]):
-        code = f"import sys; from captchaai_guard.entry import main; sys.argv=['x', *{args!r}]; main()"
+        code = (
+            "import sys; from captchaai_guard.commands.entry import main; "
+            f"sys.argv=['x', *{args!r}]; main()"
+        )
         names = _imported(code, str(repo.path))
         assert "captchaai_guard.findings" in names, args  # a key was found
         assert "captchaai_guard.scan" in names, args
@@ -72,8 +76,8 @@ def test_quick_scans_import_neither_typing_nor_pathlib_nor_dataclasses(repo: Rep
 
 def test_records_are_named_tuples_without_typing() -> None:
     """``captchaai_guard.record.NamedTuple`` builds what ``typing.NamedTuple`` does."""
-    from captchaai_guard.commit import Commit
-    from captchaai_guard.rules import RULES, Rule
+    from captchaai_guard.detect.rules import RULES, Rule
+    from captchaai_guard.sources.commit import Commit
 
     commit = Commit("f" * 40, "Ann", "ann@example.com", "2024-01-01")
     assert isinstance(commit, tuple) and commit == ("f" * 40, "Ann", "ann@example.com", "2024-01-01")

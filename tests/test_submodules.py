@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard.install import BACKUP_SUFFIX, SIGNATURE
+from captchaai_guard.commands.install import BACKUP_SUFFIX, SIGNATURE
 from tests.conftest import Repo, Result, fake_key
 
 FILE_PROTOCOL = ("-c", "protocol.file.allow=always")

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from captchaai_guard.verify import classify
+from captchaai_guard.detect.verify import classify
 from tests.conftest import Repo, Result, fake_key
 
 

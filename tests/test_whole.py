@@ -1,4 +1,4 @@
-"""Added files read from the work tree (:mod:`captchaai_guard.whole`) give
+"""Added files read from the work tree (:mod:`captchaai_guard.sources.added_files`) give
 the findings git's own diff gives, in the same order: binary verdicts,
 attributes, line endings, files edited after ``git add``, renames, the
 forked child and its failure, SHA-256 repositories, the console script."""
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard import gitio, scan, whole
-from captchaai_guard.engine import Engine
+from captchaai_guard import scan
+from captchaai_guard.detect.engine import Engine
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding
+from captchaai_guard.sources import added_files, gitio
 from tests.conftest import Repo, count_forks, fake_key
 
 Include = Callable[[str], bool] | None
@@ -32,7 +33,7 @@ def _read_here(repo: Repo, include: Include = None) -> list[Finding]:
     engine = Engine()
     blobs = gitio.BlobReader(repo.path)
     try:
-        events = whole.staged(str(repo.path), include, scan._parse_options(engine, blobs.read))
+        events = added_files.staged(str(repo.path), include, scan._parse_options(engine, blobs.read))
         assert events is not None
         return list(scan.scan_events(engine, events, blobs=blobs.read, include=include))
     finally:
@@ -42,13 +43,13 @@ def _read_here(repo: Repo, include: Include = None) -> list[Finding]:
 def _asked_of_git(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Record the paths the whole-file scan leaves to git."""
     asked: list[bytes] = []
-    real = whole._Whole._git_part
+    real = added_files._Whole._git_part
 
-    def recording(self: whole._Whole, paths: list[bytes]) -> object:
+    def recording(self: added_files._Whole, paths: list[bytes]) -> object:
         asked.extend(paths)
         return real(self, paths)
 
-    monkeypatch.setattr(whole._Whole, "_git_part", recording)
+    monkeypatch.setattr(added_files._Whole, "_git_part", recording)
     return asked
 
 
@@ -57,7 +58,7 @@ def _line(key: str) -> str:
 
 
 def test_every_kind_of_added_file_gives_gits_findings(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(whole, "READ_SIZE", 4096)  # lines across reads, and a line longer than one
+    monkeypatch.setattr(added_files, "READ_SIZE", 4096)  # lines across reads, and a line longer than one
     repo.stage("old.py", "x = 1\n")
     repo.commit()
     filler = "".join(f"value_{i} = compute({i})\n" for i in range(700))
@@ -168,7 +169,8 @@ def test_edits_with_candidate_lines_everywhere_go_to_git_whole(
         repo.stage(f"m{n}.py", "x = 1\n" + _line(fake_key()))
     asked = _asked_of_git(monkeypatch)
     options = scan._parse_options(Engine(), None)
-    assert whole.staged(str(repo.path), None, options, least=1) is None  # nothing to gain: git's diff runs on
+    # nothing to gain: git's diff runs on
+    assert added_files.staged(str(repo.path), None, options, least=1) is None
     here = _read_here(repo)
     assert here == _by_git(repo)
     assert len(here) == 4
@@ -181,14 +183,14 @@ def test_a_diff_with_renames_is_left_to_git(repo: Repo) -> None:
     repo.git("mv", "before.py", "after.py")
     repo.stage("new.py", _line(fake_key()))
     options = scan._parse_options(Engine(), None)
-    assert whole.staged(str(repo.path), None, options) is None
+    assert added_files.staged(str(repo.path), None, options) is None
 
 
 def test_the_child_reads_the_later_files(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     for n in range(8):
         repo.stage(f"m{n}.py", "# filler line\n" * 300 + _line(fake_key()))
-    monkeypatch.setattr(whole, "WHOLE_MIN", 1)
-    monkeypatch.setattr(whole, "HEAD_START", 0)
+    monkeypatch.setattr(added_files, "WHOLE_MIN", 1)
+    monkeypatch.setattr(added_files, "HEAD_START", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     forks = count_forks(monkeypatch)
     here = _read_here(repo)
@@ -201,17 +203,17 @@ def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.Monke
     for n in range(4):
         repo.stage(f"m{n}.py", _line(fake_key()))
     parent = os.getpid()
-    real_read = whole._Whole._read
+    real_read = added_files._Whole._read
 
-    def read(self: whole._Whole, index: int) -> whole.Read:
+    def read(self: added_files._Whole, index: int) -> added_files.Read:
         if os.getpid() != parent:
             raise OSError("the disk went away")  # (os.read's own failure is caught: this is not)
         return real_read(self, index)
 
-    monkeypatch.setattr(whole, "WHOLE_MIN", 1)
-    monkeypatch.setattr(whole, "HEAD_START", 0)
+    monkeypatch.setattr(added_files, "WHOLE_MIN", 1)
+    monkeypatch.setattr(added_files, "HEAD_START", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(whole._Whole, "_read", read)
+    monkeypatch.setattr(added_files._Whole, "_read", read)
     with pytest.raises(GuardError, match="scanning the added files failed"):
         _read_here(repo)
 

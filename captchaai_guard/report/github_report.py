@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from captchaai_guard.findings import Finding
-from captchaai_guard.remediation import ROTATE_HINT
+from captchaai_guard.remedy.guide import ROTATE_HINT
 from captchaai_guard.report import Summary
 
 

@@ -15,10 +15,10 @@ from pathlib import PurePosixPath, PureWindowsPath
 from urllib.parse import quote
 
 from captchaai_guard import PROJECT_URL, __version__
+from captchaai_guard.detect.rules import RULES, Rule
 from captchaai_guard.findings import Finding
-from captchaai_guard.remediation import ALLOW_HINT, MOVE_HINT, ROTATE_HINT
+from captchaai_guard.remedy.guide import ALLOW_HINT, MOVE_HINT, ROTATE_HINT
 from captchaai_guard.report import Summary, jsontext
-from captchaai_guard.rules import RULES, Rule
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"

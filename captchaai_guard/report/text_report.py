@@ -38,7 +38,7 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
         out.append(f"    {_style(f.masked_line, _DIM, color)}")
         if f.commit is not None:
             out.append(f"    commit {f.commit.sha[:12]} by {f.commit.author} on {f.commit.date}")
-    from captchaai_guard.remediation import advice
+    from captchaai_guard.remedy.guide import advice
 
     out.append("")
     pairs = [(f.path, f.masked_line) for f in findings]
