@@ -20,7 +20,7 @@ from captchaai_guard.detect.engine import Engine, mentions_captchaai
 from captchaai_guard.detect.judge import Judge
 from captchaai_guard.errors import GuardError
 from captchaai_guard.sources import gitio, prestart, split_parse
-from captchaai_guard.sources.diff import AddedLine, DiffFile, DiffLines, FileEnd
+from captchaai_guard.sources.diff import AddedLine, DiffFile, DiffLines, FileEnd, parse_stream
 from captchaai_guard.sources.gitargs import COMMIT_MARK
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
@@ -28,10 +28,11 @@ if TYPE_CHECKING:  # a clean scan never needs these at run time
     from pathlib import Path
     from typing import IO
 
+    from captchaai_guard.config.project import PathFilter
     from captchaai_guard.detect.judge import ReadText
     from captchaai_guard.findings import Commit, Finding
+    from captchaai_guard.sources.diff import Event
 
-PathFilter = Callable[[str], bool]
 Explain = list[dict[str, object]]  # one record per candidate (see judge.Judge)
 Progress = Callable[[int], None]
 BlobSource = Callable[[str], bytes]
@@ -141,7 +142,7 @@ def scan_diff(
         data = stream.read()
         sections = DiffLines(data)
         stream = io.BytesIO(data)
-    events = split_parse.parse(stream, **_parse_options(engine, blobs, strip_color))
+    events = parse_stream(stream, **_parse_options(engine, blobs, strip_color))  # type: ignore[arg-type]
     return scan_events(engine, events, blobs=blobs, include=include, sections=sections, explain=explain)
 
 
@@ -206,7 +207,7 @@ def _reader(file: DiffFile, blobs: BlobSource | None, sections: DiffLines | None
         sha = file.new_blob
         return lambda: FileText.of(file.path, decode_line(to_text_bytes(blobs(sha)) or b""), file.mentions)
     if sections is not None:
-        return lambda: sections.file(file.path, file.mentions)
+        return lambda: FileText.shown(file.path, sections.lines(file.path), file.mentions)
     return None
 
 
@@ -235,14 +236,7 @@ def _run_stream(
         prestart.when_idle(task)
     try:
         options = _parse_options(engine, blobs.read)
-        events = None
-        if whole and isinstance(stream, gitio.GitStream):
-            from captchaai_guard.sources import added_files
-
-            events = added_files.events(str(root), stream, include, options)
-            taken = events is not None  # (git's diff was stopped)
-        if events is None:
-            events = split_parse.parse(stream.stdout, **options)
+        events, taken = _route(stream, str(root), include, options, whole)
         yield from scan_events(engine, events, blobs=blobs.read, include=include, explain=explain)
         completed = True
     finally:
@@ -252,6 +246,48 @@ def _run_stream(
             stream.kill()
         blobs.close()
         prestart.forget_idle()  # (a library may scan again and again)
+
+
+def _route(
+    stream: gitio.GitStream | gitio.ChainedStream,
+    root: str,
+    include: PathFilter | None,
+    options: dict[str, object],
+    staged: bool,
+) -> tuple[Iterator[Event], bool]:
+    """The events of git's diff ``stream``, and whether git's diff was
+    stopped because they are read another way.
+
+    Which path a scan takes is decided here and nowhere else. A staged diff
+    that git is still writing past a megabyte
+    (:data:`~captchaai_guard.sources.added_files.WHOLE_MIN`) is read from the
+    work tree: its added files, and its edited files when few of them hold
+    a candidate line, are hashed against the staged blobs and their lines
+    taken from there, and git diffs only the paths that need it
+    (:mod:`~captchaai_guard.sources.added_files`); that spares git inflating
+    and printing every blob, most of what a large staged diff costs. Every
+    other diff (a small staged diff, renames or copies, a commit log, a diff
+    on standard input) is parsed as git writes it
+    (:mod:`~captchaai_guard.sources.diff`), and when git writes it into a
+    file (not a pipe) and a second CPU can take a forked child, the part
+    still unparsed when git exits is cut in two
+    (:mod:`~captchaai_guard.sources.split_parse`). Before any of this, the
+    commit hook settles a commit that adds no candidate line without
+    loading this module (:func:`captchaai_guard.commands.hook.clean_quickly`).
+    """
+    reader = stream.reader if isinstance(stream, gitio.GitStream) else None
+    if isinstance(reader, prestart.GrowingFile) and reader.fd is not None:
+        if staged:
+            from captchaai_guard.sources import added_files
+
+            if added_files.still_writing(reader):
+                events = added_files.staged(root, include, options, added_files.WHOLE_MIN)
+                if events is not None:
+                    stream.kill()  # its diff is read another way
+                    return events, True
+        if prestart.can_fork():
+            return split_parse.parse(reader, **options), False
+    return parse_stream(stream.stdout, **options), False  # type: ignore[arg-type]
 
 
 def scan_staged(

@@ -18,10 +18,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from captchaai_guard.audit import code as audit_code
+from captchaai_guard.config.project import PathFilter
 from captchaai_guard.detect.engine import Engine
 from captchaai_guard.findings import Finding, secret_hash
 from captchaai_guard.remedy.guide import EXAMPLE_ADVICE, GITIGNORE_LINES, IGNORED_ENV_FILES
-from captchaai_guard.scan import PathFilter, scan_commits, scan_files, to_text_bytes
+from captchaai_guard.scan import scan_commits, scan_files, to_text_bytes
 from captchaai_guard.sources import gitio
 
 if TYPE_CHECKING:

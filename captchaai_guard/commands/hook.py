@@ -47,9 +47,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO
 
+    from captchaai_guard.config.project import PathFilter
     from captchaai_guard.detect.engine import Engine
     from captchaai_guard.findings import Finding
-    from captchaai_guard.scan import PathFilter
 
 MODES = ("pre-commit", "pre-push")
 USAGE = (

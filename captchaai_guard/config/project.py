@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
     from captchaai_guard.detect.engine import Engine
 
+# Which paths a scan reads (the configuration's exclude globs, a hook's file list).
+PathFilter = Callable[[str], bool]
+
 _KEYS = ("exclude", "allow", "disable", "rules", "verify_url")
 _RULE_KEYS = ("id", "description", "regex", "keywords")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -21,10 +21,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from captchaai_guard.config.baseline import Baseline
-    from captchaai_guard.config.project import Config
+    from captchaai_guard.config.project import Config, PathFilter
     from captchaai_guard.detect.engine import Engine
     from captchaai_guard.findings import Finding
-    from captchaai_guard.scan import PathFilter
 
 
 class Settings(NamedTuple):

@@ -403,6 +403,12 @@ class FileText:
         talks = mentions or MENTION.search(text.lower()) is not None
         return cls(path, text.split("\n"), talks or names_captchaai(path), text)
 
+    @classmethod
+    def shown(cls, path: str, lines: dict[int, str], mentions: bool = False) -> FileText:
+        """The lines of a diff (by line number) that show part of the file."""
+        talks = mentions or names_captchaai(path) or any(MENTION.search(t.lower()) for t in lines.values())
+        return cls(path, lines, talks)
+
     def line(self, number: int) -> str | None:
         """Line ``number`` (1-based), without its line break; None when unknown."""
         lines = self._lines

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from hashlib import _Hash as Hash
 
     from captchaai_guard.sources.diff import Event
-    from captchaai_guard.sources.gitio import GitStream
 
 WHOLE_MIN = 1 << 20
 READ_SIZE = 1 << 20
@@ -109,27 +108,11 @@ class Change:
         self.edited = edited
 
 
-def events(
-    root: str, stream: GitStream, include: Callable[[str], bool] | None, options: dict[str, object]
-) -> Iterator[Event] | None:
-    """The events of the staged diff ``stream`` is writing, with its added
-    files read here; None when that would not help (``stream`` is then left
-    as it was, for the parser). ``include`` drops paths the scan ignores;
-    ``options`` are :func:`diff.parse_stream`'s."""
-    reader = stream.reader
-    if not isinstance(reader, prestart.GrowingFile) or reader.fd is None or not _still_writing(reader):
-        return None
-    found = staged(root, include, options, WHOLE_MIN)
-    if found is not None:
-        stream.kill()  # its diff is read another way
-    return found
-
-
 def staged(
     root: str, include: Callable[[str], bool] | None, options: dict[str, object], least: int = 0
 ) -> Iterator[Event] | None:
     """The events of the staged diff with its added files read here (see
-    :func:`events`), when they hold ``least`` bytes or more; None when they
+    :meth:`_Whole.events`), when they hold ``least`` bytes or more; None when they
     do not, when the diff has renames or copies, or when git cannot list it."""
     listing = _spawn(root, LISTING)
     if listing is None:
@@ -149,7 +132,7 @@ def staged(
     return reader.events()
 
 
-def _still_writing(reader: prestart.GrowingFile) -> bool:
+def still_writing(reader: prestart.GrowingFile) -> bool:
     """True once git has written more than :data:`WHOLE_MIN` and is still at it."""
     from time import sleep
 
@@ -317,7 +300,7 @@ class _Whole:
     def _share(self, whole: list[int]) -> tuple[list[int], list[int]]:
         """The files this process reads, and the child's (the later ones)."""
         total = sum(self.changes[i].size for i in whole)
-        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or total < 2 * WHOLE_MIN:
+        if not prestart.can_fork() or total < 2 * WHOLE_MIN:
             return whole, []
         goal, done = (total - min(HEAD_START, total // 4)) // 2, 0
         for at, index in enumerate(whole):

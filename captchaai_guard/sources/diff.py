@@ -26,7 +26,6 @@ TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
     from typing import IO
 
-    from captchaai_guard.detect.decide import FileText
     from captchaai_guard.sources.commit import Commit
 
 BLOCK_SIZE = 1 << 20
@@ -697,14 +696,11 @@ class DiffLines:
         self._data = data
         self._files: dict[str, dict[int, str]] | None = None
 
-    def file(self, path: str, mentions: bool = False) -> FileText:
-        from captchaai_guard.detect.decide import MENTION, FileText, names_captchaai
-
+    def lines(self, path: str) -> dict[int, str]:
+        """The lines of ``path`` the diff shows, by line number."""
         if self._files is None:
             self._files = self._build()
-        lines = self._files.get(path, {})
-        talks = mentions or names_captchaai(path) or any(MENTION.search(t.lower()) for t in lines.values())
-        return FileText(path, lines, talks)
+        return self._files.get(path, {})
 
     def _build(self) -> dict[str, dict[int, str]]:
         files: dict[str, dict[int, str]] = {}

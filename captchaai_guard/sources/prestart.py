@@ -421,6 +421,12 @@ class Child:
                 pass
 
 
+def can_fork() -> bool:
+    """A forked child can share the work: ``os.fork`` exists and there is a
+    second CPU to run it."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2
+
+
 class Forked:
     """A forked child that computes ``task()`` (a value :mod:`marshal` can
     write) while this process goes on; :meth:`result` reads it back.

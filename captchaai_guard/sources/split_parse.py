@@ -1,6 +1,6 @@
 """The end of a large staged diff, parsed by two processes.
 
-git writes the staged diff into a file (:class:`early.GrowingFile`) faster
+git writes the staged diff into a file (:class:`prestart.GrowingFile`) faster
 than Python parses it, so when git exits the scan may still have megabytes
 to go while the second CPU sits idle. Then the rest is cut in two at a file
 boundary (``diff --git``): a forked child parses the second half while this
@@ -110,11 +110,9 @@ class _Splitting:
             self.child.abandon()
 
 
-def parse(stream: object, **options: object) -> Iterator[Event]:
-    """:func:`diff.parse_stream` of ``stream``, in two processes where that helps."""
-    if not isinstance(stream, GrowingFile) or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
-        yield from parse_stream(stream, **options)  # type: ignore[arg-type]
-        return
+def parse(stream: GrowingFile, **options: object) -> Iterator[Event]:
+    """:func:`diff.parse_stream` of ``stream`` (a file git writes), in two
+    processes once git has exited with :data:`MIN_REST` or more to parse."""
     splitting = _Splitting(stream, options)
     try:
         yield from parse_stream(splitting, **options)  # type: ignore[arg-type]
