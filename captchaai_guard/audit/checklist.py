@@ -3,7 +3,7 @@
 Each check takes an :class:`AuditContext` and returns an :class:`Item`: its
 level (Required, Recommended, Optional), a status (pass, fail, warn, skip),
 evidence naming files and lines (never a key: at most its masked form or a
-short fingerprint) and how to fix it. No click here; see ``audit_cli``.
+short fingerprint) and how to fix it. No click here; see :mod:`captchaai_guard.commands.audit`.
 """
 
 from __future__ import annotations

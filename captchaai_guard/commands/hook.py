@@ -287,7 +287,7 @@ def _error(message: str) -> int:
 # Engine().required (a test keeps them equal): importing the rules costs more
 # than a clean commit's whole check.
 REQUIRED: tuple[bytes, ...] = ()  # no word: every whole run of 32 is a candidate
-# CaptchaAI's name as captchaai_guard.detect.evidence.MENTION spells it (lower case).
+# CaptchaAI's name as captchaai_guard.detect.evidence.MENTION_PATTERN spells it (lower case).
 NAMES = (b"captchaai", b"captcha_ai", b"captcha-ai", b"captchai", b"capchaai")
 QUICK_LIMIT = 1 << 20  # a larger diff goes to the streaming scan
 PRELOAD = 1 << 18  # see _watch_file
