@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from captchaai_guard.detect.candidates import candidate_lines
+from captchaai_guard.detect.candidates import Finder, candidate_lines
 from captchaai_guard.detect.decide import FileText
 from captchaai_guard.detect.engine import Engine, mentions_captchaai
 from captchaai_guard.detect.judge import Judge
@@ -149,9 +149,7 @@ def scan_diff(
 def _parse_options(engine: Engine, blobs: BlobSource | None, strip_color: bool = False) -> dict[str, object]:
     """What the diff parser needs to know of ``engine`` (see :func:`diff.parse_stream`)."""
     return {
-        "keywords": engine.keywords,
-        "every_line": engine.every_line,
-        "required": engine.required,
+        "finder": Finder(engine.keywords, engine.every_line, engine.required),
         "strip_color": strip_color,
         "find_mentions": True,
     }

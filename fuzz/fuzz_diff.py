@@ -29,7 +29,7 @@ from typing import TypeGuard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from captchaai_guard.detect.candidates import candidate_lines
+from captchaai_guard.detect.candidates import Finder, candidate_lines
 from captchaai_guard.detect.engine import Engine
 from captchaai_guard.detect.rules import RULES
 from captchaai_guard.scan import scan_content, scan_diff, to_text_bytes
@@ -112,11 +112,11 @@ def _with_run(event: object) -> TypeGuard[AddedLine]:
 
 
 def check(data: bytes, engine: Engine, rng: random.Random) -> None:
-    whole = [(e.file.path, e.lineno, e.text) for e in parse_bytes(data) if _with_run(e)]
+    whole = [(e.file.path, e.lineno, e.text) for e in parse_bytes(data, Finder()) if _with_run(e)]
     block = rng.randint(1, 512)
     streamed = [
         (e.file.path, e.lineno, e.text)
-        for e in parse_stream(io.BytesIO(data), block_size=block)
+        for e in parse_stream(io.BytesIO(data), block_size=block, finder=Finder())
         if _with_run(e)
     ]
     if whole != streamed:

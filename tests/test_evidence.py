@@ -69,6 +69,8 @@ def test_words_split_names_as_people_write_them() -> None:
         ("rows.sql", "INSERT INTO accounts (id, captchaai_key) VALUES\n  (1, '{k}'),\n  (2, '{k2}');\n", 3),
         ("lower.py", CALLS + 'RESERVE = "{low}"\n', 2),
         ("plist.xml", "<!-- captchaai -->\n<key>SolverApiKey</key>\n<string>{k}</string>\n", 3),
+        # a bare word above an indented line is no block's name (here: no "db" service)
+        ("solve.sh", CALLS + 'db\n  --data "key={k}&method=userrecaptcha" \\\n', 3),
     ],
 )
 def test_shapes_found_beyond_the_line_rules(repo: Repo, name: str, content: str, line: int) -> None:

@@ -12,6 +12,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from captchaai_guard.detect.candidates import Finder
 from captchaai_guard.sources.diff import AddedLine, parse_stream
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -100,7 +101,8 @@ def walk(data: bytes) -> list[tuple[str, int, bytes]]:
 def test_line_numbers_are_those_of_a_line_by_line_walk(data: bytes, block: int) -> None:
     want = walk(data)
     for size in (block, 1 << 20):
-        events = parse_stream(io.BytesIO(data), block_size=size, every_line=True, find_mentions=False)
+        every = Finder(every_line=True)
+        events = parse_stream(io.BytesIO(data), block_size=size, finder=every, find_mentions=False)
         assert [(e.file.path, e.lineno, e.text) for e in events if isinstance(e, AddedLine)] == want
 
 
@@ -111,6 +113,6 @@ def test_a_diff_of_many_small_hunks() -> None:
         lines += [b"@@ -%d +%d @@" % (n, n), b"-old %d" % n, b"+key = %d" % n]
     data = b"\n".join(lines) + b"\n"
     for block in (64, 4096, 1 << 20):
-        events = parse_stream(io.BytesIO(data), block_size=block, every_line=True)
+        events = parse_stream(io.BytesIO(data), block_size=block, finder=Finder(every_line=True))
         got = [(e.lineno, e.text) for e in events if isinstance(e, AddedLine)]
         assert got == [(n, b"key = %d" % n) for n in range(1, 3001)]

@@ -9,7 +9,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from captchaai_guard.detect.candidates import candidate_lines, keyword_set
+from captchaai_guard.detect.candidates import Finder, candidate_lines, keyword_set
 from captchaai_guard.detect.engine import Engine
 from captchaai_guard.sources.diff import AddedLine, parse_stream
 from tests.conftest import fake_key
@@ -127,7 +127,7 @@ _HUNKS = st.lists(
 @given(_HUNKS, st.sampled_from([7, 64, 333, 4096, 1 << 20]))
 def test_line_numbers_do_not_depend_on_the_block_size(items: list[tuple[str, int]], block: int) -> None:
     data, expected = _diff(items)
-    events = parse_stream(io.BytesIO(data), block_size=block, required=KEYWORDS)
+    events = parse_stream(io.BytesIO(data), block_size=block, finder=Finder(required=KEYWORDS))
     got = [(e.lineno, e.text.decode()) for e in events if isinstance(e, AddedLine)]
     assert got == expected
 

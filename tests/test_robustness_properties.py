@@ -12,6 +12,7 @@ import secrets
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from captchaai_guard.detect.candidates import Finder
 from captchaai_guard.detect.engine import Engine
 from captchaai_guard.detect.rules import RULES, Rule
 from captchaai_guard.scan import scan_content, scan_diff
@@ -59,10 +60,11 @@ def test_planted_key_is_found_at_its_line(
     key = secrets.token_hex(16)
     if upper and rule.secret == "hex":
         key = key.upper()
-    if rule.context in ("evidence", "repeat"):
-        # A sample the evidence decides takes its name from the lines around
-        # it: ordinary lines before it stay ordinary (a random one ending in
-        # "," would be read as the name that introduces the key).
+    if rule.context in ("evidence", "repeat") or template[:1].isspace():
+        # A sample the evidence decides, or an indented one, takes its name
+        # from the lines around it: ordinary lines before it stay ordinary
+        # (a random one ending in "," would be read as the name that
+        # introduces the key, ":db" as the block of another service).
         before = [*before, "# (sample)"]
     content, lineno = _content(before, indent + template.format(key=key).replace("\n", nl), after, nl)
     lineno += template.count("\n")  # (a sample of several lines: the key is on its last)
@@ -143,8 +145,8 @@ def _events(events: list[AddedLine | FileEnd]) -> list[tuple[str, str, int, byte
 @SETTINGS
 @given(data=diffs, block=st.integers(min_value=1, max_value=300))
 def test_diff_parser_takes_any_input(data: bytes, block: int) -> None:
-    whole = _events(list(parse_bytes(data)))
-    streamed = _events(list(parse_stream(io.BytesIO(data), block_size=block)))
+    whole = _events(list(parse_bytes(data, Finder())))
+    streamed = _events(list(parse_stream(io.BytesIO(data), block_size=block, finder=Finder())))
     assert streamed == whole
     list(scan_diff(ENGINE, io.BytesIO(data)))
 
@@ -152,7 +154,7 @@ def test_diff_parser_takes_any_input(data: bytes, block: int) -> None:
 @SETTINGS
 @given(data=st.binary(max_size=2000))
 def test_diff_parser_takes_any_bytes(data: bytes) -> None:
-    list(parse_bytes(data))
+    list(parse_bytes(data, Finder()))
     list(scan_diff(ENGINE, io.BytesIO(data)))
 
 
@@ -176,7 +178,7 @@ def test_fuzz_script_runs_bounded() -> None:
 def test_malformed_quoted_paths_do_not_crash() -> None:
     """Found by fuzz/fuzz_diff.py: a short or non-octal escape in a quoted path."""
     for header in (b'diff --git "a/4\\4q" "b/t\\4"\n', b'diff --git "a/\\7" "b/\\78"\n', b'+++ "b/x\\"\n'):
-        list(parse_bytes(header + b"@@ -0,0 +1 @@\n+x\n"))
+        list(parse_bytes(header + b"@@ -0,0 +1 @@\n+x\n", Finder()))
 
 
 def test_line_that_only_looks_like_a_hunk_header_keeps_the_count() -> None:
@@ -187,12 +189,11 @@ def test_line_that_only_looks_like_a_hunk_header_keeps_the_count() -> None:
         b"diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -1,2 +1,3 @@\n # captchaai\n"
         b"+++ b/app.py\n@@ -1,2 +1,3 @aai\n-old\n+solver_api_key: " + key.encode() + b"\n context\n"
     )
-    expected = [(e.file.path, e.lineno) for e in parse_bytes(data) if isinstance(e, AddedLine)]
+    expected = [(e.file.path, e.lineno) for e in parse_bytes(data, Finder()) if isinstance(e, AddedLine)]
     assert expected[-1] == ("app.py", 3)
     for block in range(1, len(data) + 1):
-        got = [
-            (e.file.path, e.lineno) for e in parse_stream(io.BytesIO(data), block) if isinstance(e, AddedLine)
-        ]
+        events = parse_stream(io.BytesIO(data), block, finder=Finder())
+        got = [(e.file.path, e.lineno) for e in events if isinstance(e, AddedLine)]
         assert got == expected, block
 
 
@@ -247,7 +248,8 @@ def test_a_merges_own_lines_are_numbered_as_line_by_line(
     olds = " ".join(f"-{start},9" for _ in range(width))
     data = f"{header}{at} {olds} +{start},9 {at}\n{body}".encode()
     want = _merged_line_numbers(width, lines, start)
-    for events in (parse_bytes(data), parse_stream(io.BytesIO(data), block_size=block)):
+    streamed = parse_stream(io.BytesIO(data), block_size=block, finder=Finder())
+    for events in (parse_bytes(data, Finder()), streamed):
         got = [e.lineno for e in events if isinstance(e, AddedLine)]
         assert got == want
 

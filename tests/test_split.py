@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from captchaai_guard.detect.candidates import Finder
 from captchaai_guard.detect.engine import Engine
 from captchaai_guard.errors import GuardError
 from captchaai_guard.sources import split_parse
@@ -57,7 +58,7 @@ def test_a_split_parse_gives_the_same_events_in_the_same_order(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _staged_diff(repo)
-    options: dict[str, object] = {"required": Engine().required, "find_mentions": False}
+    options: dict[str, object] = {"finder": Finder(required=Engine().required), "find_mentions": False}
     with path.open("rb") as handle:
         whole = _shape(list(parse_stream(handle, **options)))  # type: ignore[arg-type]
     monkeypatch.setattr(split_parse, "MIN_REST", 0)
@@ -89,7 +90,7 @@ def test_a_child_that_fails_fails_the_scan(repo: Repo, monkeypatch: pytest.Monke
     stream = _finished(path)
     try:
         with pytest.raises(GuardError, match="end of the diff failed"):
-            list(split_parse.parse(stream, required=Engine().required, find_mentions=False))
+            list(split_parse.parse(stream, finder=Finder(required=Engine().required), find_mentions=False))
     finally:
         stream.close()
 

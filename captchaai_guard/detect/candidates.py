@@ -43,9 +43,6 @@ KEY_LENGTH = 32
 # ``required`` that asks for every line with a run, none of them settled
 # (``scan --explain`` lists each candidate the engine decides): the empty word.
 EVERY_RUN: tuple[bytes, ...] = (b"",)
-# Halves of a key are looked for in files (diff sections) up to this size: a
-# key split by hand sits in a small file.
-HALVES_MAX = 256 * 1024
 
 
 def keyword_set(words: Iterable[str]) -> tuple[bytes, ...]:
@@ -347,3 +344,31 @@ def _with_keywords(
             lines[line] = None
             pos = lowered.find(word, line[1], end)
     yield from sorted(lines)
+
+
+class Finder:
+    """:func:`candidate_lines` with a scan's words bound: what the sources
+    call on every block (``finder(buf, start, end, lowered)``).
+    ``keywords`` (custom rules' words, looked for in the lower-cased block)
+    tells a caller that keeps ``buf.lower()`` for other uses to pass it."""
+
+    __slots__ = ("every_line", "keywords", "required")
+
+    def __init__(
+        self,
+        keywords: Sequence[bytes] = (),
+        every_line: bool = False,
+        required: Sequence[bytes] | None = None,
+    ) -> None:
+        self.keywords = tuple(keywords)
+        self.every_line = every_line
+        self.required = required
+
+    def __call__(
+        self,
+        buf: bytes,
+        start: int = 0,
+        end: int | None = None,
+        lowered: bytes | None = None,
+    ) -> Iterator[tuple[int, int]]:
+        return candidate_lines(buf, start, end, self.keywords, self.every_line, self.required, lowered)

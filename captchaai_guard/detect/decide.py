@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 
 from captchaai_guard.detect import evidence, filters
-from captchaai_guard.detect.candidates import HALVES_MAX
+from captchaai_guard.sources.diff import HALVES_MAX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,6 +64,9 @@ _INSERT = re.compile(r"insert\s+into\s+([\w.\"`\[\]]+)\s*\(([^)]*)\)\s*values", 
 _HASH_WORD = re.compile(r"(?:sha|crc|md|blake|xxh)\d+\w*|md5\w*")  # sha256sum, md5hash, crc32
 _GLUE = "-._/:*+"  # a value after one of these, itself after a letter or digit, is part of a token
 _LOOK_BACK = 40  # lines searched for the enclosing block
+# A line that opens a block holds one of these (a name and its ``:``/``=``,
+# a bracket, a continued command); a bare word above an indented line does not.
+_OPENER = re.compile(r"[:=\[{(<\\]")
 _NAME_WINDOW = 160  # characters before a value searched for its names
 
 
@@ -443,6 +446,8 @@ def _ancestors(ctx: FileText, lineno: int, indent: int) -> list[str]:
             continue
         depth = len(_INDENT.match(line).group())  # type: ignore[union-attr]
         if depth < indent:
+            if _OPENER.search(line) is None:
+                continue  # (a bare word: prose, a stray line, no block's name)
             found.append(line)
             indent = depth
             if depth == 0:
@@ -564,7 +569,7 @@ def split_keys(text: str) -> list[tuple[int, int, str]]:
     ``text``: quoted and joined (``"<16 hex>" "<16 hex>"``,
     ``"".join(["<16>", "<16>"])``), or assigned on two lines in a row
     (``K1=<16 hex>`` then ``K2=<16 hex>``). Only in files up to
-    :data:`~captchaai_guard.detect.candidates.HALVES_MAX` characters (a key split by hand sits in a
+    :data:`~captchaai_guard.sources.diff.HALVES_MAX` characters (a key split by hand sits in a
     small file)."""
     if len(text) > HALVES_MAX:
         return []

@@ -17,7 +17,7 @@ each came from (:class:`~.commit.Commit`).
 * :mod:`.commit` where a finding came from in history.
 
 Which of these a scan uses is decided in one place,
-:func:`captchaai_guard.scan._route`. The parser asks
-:mod:`captchaai_guard.detect.candidates` which lines could hold a key;
-nothing else here knows about detection.
+:func:`captchaai_guard.scan._route`. The scan hands the parser its
+prefilter (:class:`captchaai_guard.detect.candidates.Finder`: which lines
+could hold a key); nothing here imports detection.
 """

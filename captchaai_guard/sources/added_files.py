@@ -37,9 +37,8 @@ from __future__ import annotations
 import os
 import stat
 
-from captchaai_guard.detect.candidates import HALVES_MAX, candidate_lines
 from captchaai_guard.sources import prestart
-from captchaai_guard.sources.diff import AddedLine, DiffFile, FileEnd, parse_stream, split_lines
+from captchaai_guard.sources.diff import HALVES_MAX, AddedLine, DiffFile, FileEnd, parse_stream, split_lines
 from captchaai_guard.sources.gitargs import DIFF_FLAGS, git_argv, git_env
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator, Sequence
     from hashlib import _Hash as Hash
 
-    from captchaai_guard.sources.diff import Event
+    from captchaai_guard.sources.diff import Event, LineFinder
 
 WHOLE_MIN = 1 << 20
 READ_SIZE = 1 << 20
@@ -204,11 +203,7 @@ class _Whole:
         self.changes = changes
         self.options = options
         self.new_hash = new_hash
-        self.candidates = {
-            "keywords": options.get("keywords", ()),
-            "every_line": options.get("every_line", False),
-            "required": options.get("required"),
-        }
+        self.finder: LineFinder = options["finder"]  # type: ignore[assignment]
         self.found: dict[int, Read] = {}  # what reading each file found
         self.verdicts: dict[int, str] = {}  # how git would show each (see _verdict)
         self.rest: dict[str, list[Event]] = {}  # git's events, by path
@@ -344,7 +339,7 @@ class _Whole:
                 return _UNREAD
             size = info.st_size
             digest = self.new_hash(algorithm, b"blob %d\0" % size)
-            lines = _Lines(self.candidates)
+            lines = _Lines(self.finder)
             seen, head, rest = 0, b"", b""
             while data := os.read(fd, READ_SIZE):
                 seen += len(data)
@@ -394,10 +389,10 @@ class _Lines:
     """The candidate lines of one file, fed in whole-line pieces, with their
     line numbers; lines are counted only up to the last candidate."""
 
-    __slots__ = ("candidates", "found", "lineno", "mentions", "seen", "tail")
+    __slots__ = ("finder", "found", "lineno", "mentions", "seen", "tail")
 
-    def __init__(self, candidates: dict[str, object]) -> None:
-        self.candidates = candidates
+    def __init__(self, finder: LineFinder) -> None:
+        self.finder = finder
         self.found: list[tuple[int, bytes]] = []
         self.mentions = False  # CaptchaAI named (as the diff parser's DiffFile.mentions)
         self.seen = 0  # bytes fed
@@ -408,7 +403,7 @@ class _Lines:
         if not self.mentions:
             self.mentions = names_captchaai(buf, start, end)
         cursor = start
-        lines = candidate_lines(buf, start, end, **self.candidates)  # type: ignore[arg-type]
+        lines = self.finder(buf, start, end)
         self.seen += end - start
         if self.mentions and self.seen <= HALVES_MAX:  # (as the diff parser: the lines holding halves too)
             lines = iter(sorted({*lines, *split_lines(buf, start, end)}))

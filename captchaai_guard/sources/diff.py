@@ -19,16 +19,36 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Iterator, Sequence
 
-from captchaai_guard.detect.candidates import HALVES_MAX, candidate_lines, runs_map
 from captchaai_guard.sources.gitargs import COMMIT_MARK, FIELD_SEP
 
 TYPE_CHECKING = False  # typing is not imported at run time on the scan path
 if TYPE_CHECKING:
-    from typing import IO
+    from typing import IO, Protocol
 
     from captchaai_guard.sources.commit import Commit
 
+    class LineFinder(Protocol):
+        """Which lines of ``buf[start:end]`` could hold a key, as
+        ``(line_start, line_end)``: the prefilter of
+        :class:`captchaai_guard.detect.candidates.Finder`, which the scan
+        hands to the parser. ``keywords``: whether it reads ``lowered``."""
+
+        @property
+        def keywords(self) -> Sequence[bytes]: ...
+
+        def __call__(
+            self,
+            buf: bytes,
+            start: int = ...,
+            end: int | None = ...,
+            lowered: bytes | None = ...,
+        ) -> Iterator[tuple[int, int]]: ...
+
+
 BLOCK_SIZE = 1 << 20
+# Halves of a key are looked for in files (diff sections) up to this size: a
+# key split by hand sits in a small file.
+HALVES_MAX = 256 * 1024
 NULL_SHA = re.compile(r"^0+$")
 # A line opening a file or a commit (see _sections).
 _STARTS_SECTION = re.compile(rb"(?:diff --(?:git|cc|combined) |\x1f)")
@@ -306,22 +326,16 @@ class _Block:
     """A block being parsed, with the whole-block passes its regions share,
     each made on first use."""
 
-    __slots__ = ("_lowered", "_mapped", "buf")
+    __slots__ = ("_lowered", "buf")
 
     def __init__(self, buf: bytes) -> None:
         self.buf = buf
         self._lowered: bytes | None = None
-        self._mapped: bytes | None = None
 
     def lowered(self) -> bytes:
         if self._lowered is None:
             self._lowered = self.buf.lower()
         return self._lowered
-
-    def mapped(self) -> bytes:
-        if self._mapped is None:
-            self._mapped = runs_map(self.buf)
-        return self._mapped
 
 
 def _new_lines(buf: bytes, start: int, end: int, added_only: bool = False) -> int:
@@ -414,16 +428,8 @@ class DiffParser:
     the header and the candidate are counted in C. A diff of many small
     hunks costs about what one of a few large ones does."""
 
-    def __init__(
-        self,
-        keywords: Sequence[bytes] = (),
-        every_line: bool = False,
-        required: Sequence[bytes] | None = None,
-        find_mentions: bool = True,
-    ) -> None:
-        self.keywords = tuple(keywords)  # widen the prefilter for custom rules
-        self.every_line = every_line
-        self.required = required  # narrow it for built-in rules
+    def __init__(self, finder: LineFinder, find_mentions: bool = True) -> None:
+        self.finder = finder  # which lines of a block could hold a key
         # False: CaptchaAI's name is not looked for (DiffFile.mentions stays
         # False); the caller reads a file whole when a finding depends on it.
         self.find_mentions = find_mentions
@@ -462,12 +468,8 @@ class DiffParser:
         if start >= end:
             return
         block = self.block = _Block(buf)
-        lowered = block.lowered() if self.keywords else None
-        self.candidates = list(
-            candidate_lines(
-                buf, start, end, self.keywords, self.every_line, self.required, lowered, block.mapped()
-            )
-        )
+        lowered = block.lowered() if self.finder.keywords else None
+        self.candidates = list(self.finder(buf, start, end, lowered))
         self.taken = 0
         bounds = _sections(buf, start, end)
         if not bounds or bounds[0] != start:
@@ -624,16 +626,13 @@ _COLOR = re.compile(rb"\x1b\[[0-9;]*m")
 def parse_stream(
     stream: IO[bytes],
     block_size: int = BLOCK_SIZE,
-    keywords: Sequence[bytes] = (),
-    every_line: bool = False,
-    required: Sequence[bytes] | None = None,
+    *,
+    finder: LineFinder,
     strip_color: bool = False,
     find_mentions: bool = True,
 ) -> Iterator[Event]:
-    """Parse a unified diff from ``stream`` in blocks of ``block_size``
-    (``keywords``/``every_line``/``required``: see :func:`candidate_lines`;
-    ``required`` drops added lines no built-in rule could match before they
-    become events).
+    """Parse a unified diff from ``stream`` in blocks of ``block_size``;
+    only the added lines ``finder`` picks become events.
 
     ``strip_color`` removes terminal colour codes first (a diff piped from
     ``git diff`` with ``color.ui=always``).
@@ -641,7 +640,7 @@ def parse_stream(
     over every block, lower-cased): for a caller that reads a file whole
     when a finding depends on it.
     """
-    parser = DiffParser(keywords, every_line, required, find_mentions)
+    parser = DiffParser(finder, find_mentions)
     rest = b""
 
     def clean(block: bytes) -> bytes:  # whole lines: no colour code is split
@@ -675,9 +674,9 @@ def parse_stream(
     yield from parser.close()
 
 
-def parse_bytes(data: bytes) -> Iterator[Event]:
+def parse_bytes(data: bytes, finder: LineFinder) -> Iterator[Event]:
     """Parse a whole diff held in memory."""
-    parser = DiffParser()
+    parser = DiffParser(finder)
     if data and not data.endswith(b"\n"):
         data += b"\n"
     yield from parser.feed(data)
