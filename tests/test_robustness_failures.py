@@ -212,6 +212,16 @@ def test_stdout_closed_before_start(repo: Repo) -> None:
     assert "Traceback" not in closed.stderr
 
 
+@pytest.mark.parametrize("args", [["rules"], ["rules", "--format", "json"]])
+def test_a_listing_to_a_closed_stdout_is_an_error(repo: Repo, args: list[str]) -> None:
+    """``rules`` writes through the same checked output as the reports:
+    with nowhere to write, it says so instead of exiting 0."""
+    command = " ".join([f'"{console_script()}"', *args])
+    closed = subprocess.run(["bash", "-c", f"{command} >&-"], cwd=repo.path, capture_output=True, text=True)
+    assert closed.returncode == 2, closed.stderr
+    assert closed.stderr.count("captchaai-guard: error:") == 1 and "Traceback" not in closed.stderr
+
+
 def test_a_full_disk_under_stdout_is_an_error_clean_or_not(repo: Repo) -> None:
     """The console script leaves without the interpreter's teardown: a report
     that cannot be written (``/dev/full``) still ends in exit 2 and one line,

@@ -8,6 +8,7 @@ import click
 
 from captchaai_guard.commands.cli import config_option, format_option, load_config, optional_root
 from captchaai_guard.detect.rules import RULES
+from captchaai_guard.report.output import emit
 
 
 @click.command(short_help="List the rules: id, source and description.")
@@ -27,9 +28,12 @@ def rules(config_path: str | None, fmt: str) -> None:
         for rule in (*RULES, *settings.rules)
     ]
     if fmt == "json":
-        click.echo(json.dumps({"rules": rows}, indent=2))
+        emit(json.dumps({"rules": rows}, indent=2) + "\n", None)
         return
     width = max(len(str(row["id"])) for row in rows)
-    for row in rows:
-        state = "" if row["enabled"] else "  (disabled)"
-        click.echo(f"{row['id']:<{width}}  {row['source']:<8}  {row['description']}{state}")
+    lines = [
+        f"{row['id']:<{width}}  {row['source']:<8}  {row['description']}"
+        + ("" if row["enabled"] else "  (disabled)")
+        for row in rows
+    ]
+    emit("".join(line + "\n" for line in lines), None)
