@@ -30,9 +30,9 @@ def audit(
     from captchaai_guard.errors import EXIT_CLEAN, EXIT_FINDINGS
     from captchaai_guard.report import use_color
     from captchaai_guard.report.output import emit
-    from captchaai_guard.sources import gitio
+    from captchaai_guard.sources import repository
 
-    root = gitio.repo_root()
+    root = repository.work_tree()
     setup = load_settings(root, config_path, baseline_path, no_baseline)
     items = run_audit(
         root, history=history, engine=setup.engine, include=setup.include, baseline=setup.baseline

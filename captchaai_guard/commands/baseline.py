@@ -28,9 +28,9 @@ def baseline(config_path: str | None, output: str | None) -> None:
     from captchaai_guard.commands.scan import tracked_files
     from captchaai_guard.config import baseline as store
     from captchaai_guard.scan import scan_files
-    from captchaai_guard.sources import gitio
+    from captchaai_guard.sources import repository
 
-    root = gitio.repo_root()
+    root = repository.work_tree()
     setup = load_settings(root, config_path, no_baseline=True)  # a baseline records everything
     present = tracked_files(root)  # what scan --files reads
     findings = list(scan_files(present, root, setup.engine, setup.include))

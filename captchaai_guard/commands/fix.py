@@ -19,7 +19,7 @@ from captchaai_guard.remedy.fix import (
 )
 from captchaai_guard.remedy.guide import EXAMPLE_ADVICE, SHELL_LOAD, language_of, load_hint
 from captchaai_guard.scan import scan_files, scan_staged
-from captchaai_guard.sources import gitio
+from captchaai_guard.sources import repository
 
 EXIT_CLEAN, EXIT_MANUAL = 0, 1
 
@@ -53,7 +53,7 @@ def fix(
     Exit codes: 0 fixed and the staged changes are clean, 1 something needs
     manual steps, 2 error.
     """
-    root = gitio.repo_root()
+    root = repository.work_tree()
     if not dry_run:
         removed = clean_leftovers(root)
         if removed:

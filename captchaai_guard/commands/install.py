@@ -172,18 +172,31 @@ def _chains(path: Path) -> bool:
 
 
 def hooks_dir(cwd: Path | None = None) -> Path:
-    """Where git reads hooks from, absolute."""
+    """Where git reads hooks from, absolute.
+
+    git's own answer (``rev-parse --git-path hooks``): ``core.hooksPath`` may
+    come from any configuration git reads (a worktree's, an included file,
+    ``git -c``), relative to the top of the work tree or not, and hooks of
+    linked worktrees live in the common git folder. GitPython knows the
+    hooks folder only as ``<git dir>/hooks``."""
     from captchaai_guard.sources import gitio
 
     try:
         out = gitio.run(["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=cwd)
-        return Path(os.fsdecode(out.strip()))
     except GuardError as exc:
         if "not a git repository" in str(exc):
             raise GuardError("not a git repository (run captchaai-guard install inside one)") from None
-    # git older than 2.31: a relative answer is relative to the top of the work tree
-    out = gitio.run(["rev-parse", "--git-path", "hooks"], cwd=cwd)
-    path = Path(os.fsdecode(out.strip()))
+        out = b""  # (asked again below: that error, if it is not about --path-format)
+    text = os.fsdecode(out).removesuffix("\n")
+    if "\n" in text or not os.path.isabs(text):
+        # git older than 2.31: no --path-format (or printed back), and a
+        # relative answer is relative to the folder git runs in
+        args = ["rev-parse", "--git-path", "hooks"]
+        out = gitio.run(args, cwd=cwd)
+        text = os.fsdecode(out).removesuffix("\n")
+        if not text or "\n" in text:
+            raise gitio.unexpected(args, out)  # (a git that answers anything: no folder to write to)
+    path = Path(text)
     return path if path.is_absolute() else Path(cwd or ".").resolve() / path
 
 
@@ -393,8 +406,10 @@ def submodules(top: Path, prefix: str = "") -> list[Submodule]:
 
     Read from the index, not from ``git submodule foreach``: that stops at the
     first gitlink without a ``.gitmodules`` entry."""
-    from captchaai_guard.sources import gitio
+    from captchaai_guard.sources import gitio, repository
 
+    # (git ls-files, not GitPython's index: that refuses index version 4,
+    # which feature.manyFiles turns on)
     out = gitio.run(["ls-files", "-z", "--stage"], cwd=top)
     names: dict[str, None] = {}
     for entry in out.split(b"\0"):
@@ -405,7 +420,7 @@ def submodules(top: Path, prefix: str = "") -> list[Submodule]:
     for name in names:
         path = top / name
         shown = prefix + name
-        if not _is_work_tree_top(path):
+        if not repository.is_work_tree_top(path):
             found.append(Submodule(shown, path, checked_out=False))
             continue
         found.append(Submodule(shown, path, checked_out=True))
@@ -413,28 +428,14 @@ def submodules(top: Path, prefix: str = "") -> list[Submodule]:
     return found
 
 
-def _is_work_tree_top(path: Path) -> bool:
-    """True when ``path`` is the top of a work tree of its own."""
-    from captchaai_guard.sources import gitio
-
-    if not os.path.lexists(path / ".git"):
-        return False
-    try:
-        out = gitio.run(["rev-parse", "--show-toplevel"], cwd=path)
-    except GuardError:
-        return False
-    top = out.decode("utf-8", "surrogateescape").removesuffix("\n")
-    return bool(top) and os.path.realpath(top) == os.path.realpath(path)
-
-
 def _each_repository(hook_type: str, action: Callable[[Path], str], verb: str) -> tuple[list[str], list[str]]:
     """Run ``action`` (install or uninstall in a work tree) in this work tree
     and every checked-out submodule, once per hooks directory.
     Return the messages and the errors."""
-    from captchaai_guard.sources import gitio
+    from captchaai_guard.sources import repository
 
     try:
-        top = gitio.repo_root()
+        top = repository.work_tree()
     except GuardError as exc:
         raise GuardError(f"--recurse-submodules needs a work tree: {exc}") from None
     modules = submodules(top)
@@ -464,10 +465,10 @@ def _each_repository(hook_type: str, action: Callable[[Path], str], verb: str) -
 
 def _submodule_note(hook_type: str) -> str | None:
     """A hint when checked-out submodules of this work tree have no hook."""
-    from captchaai_guard.sources import gitio
+    from captchaai_guard.sources import repository
 
     try:
-        top = gitio.repo_root()
+        top = repository.work_tree()
         if not (top / ".gitmodules").is_file():
             return None
         bare = [m for m in submodules(top) if m.checked_out and not is_ours(paths(hook_type, m.path).hook)]

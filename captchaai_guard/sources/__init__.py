@@ -8,6 +8,9 @@ each came from (:class:`~.commit.Commit`).
 
 * :mod:`.gitargs` the git command line and environment every scan uses;
 * :mod:`.gitio` running git, its errors, blobs read on demand;
+* :mod:`.repository` the repository of ``audit``, ``fix``, ``baseline`` and
+  ``install --recurse-submodules``, found with GitPython (never imported by
+  a scan);
 * :mod:`.prestart` git started before the scan modules are imported (the
   hook's fast path hands it on), child processes, temporary files;
 * :mod:`.diff` the streaming parser of git's diff;

@@ -277,7 +277,7 @@ def repo_root(cwd: str | Path | None = None) -> Path:
         raise
     state = out.split()
     if len(state) != 2 or not set(state) <= {b"true", b"false"}:
-        raise _unexpected(args, out)
+        raise unexpected(args, out)
     if state[0] == b"true":
         raise GitError("this is a bare repository: there is no index or work tree to scan")
     if state[1] == b"true":
@@ -287,13 +287,13 @@ def repo_root(cwd: str | Path | None = None) -> Path:
     if not top:
         raise GitError("not inside a git work tree")
     if "\n" in top or not os.path.isabs(top) or not os.path.isdir(top):
-        raise _unexpected(["rev-parse", "--show-toplevel"], out)
+        raise unexpected(["rev-parse", "--show-toplevel"], out)
     from pathlib import Path
 
     return Path(top)
 
 
-def _unexpected(args: Sequence[str], out: bytes) -> GitError:
+def unexpected(args: Sequence[str], out: bytes) -> GitError:
     """git answered, but not as git does (a broken git, or a script named git)."""
     shown = _first_line(out)
     answer = repr(shown) if shown else "nothing"
