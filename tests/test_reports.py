@@ -11,12 +11,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from captchaai_guard.detect.rules import RULES
 from captchaai_guard.findings import Commit, Finding
-from captchaai_guard.report import Summary, jsontext
+from captchaai_guard.report import Summary
 from captchaai_guard.report.github_report import escape_data, escape_property
 from captchaai_guard.report.github_report import render as render_github
 from tests.conftest import Repo, Result, fake_key
@@ -284,23 +282,6 @@ def test_sarif_file_outside_the_repository_gets_a_file_uri(repo: Repo, tmp_path:
     assert location == {"uri": outside.as_uri()}
     assert "%20" in location["uri"]
     assert_no_key(key, result.out)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    doc=st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(),
-        lambda inner: st.lists(inner, max_size=4)
-        | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-        max_leaves=30,
-    )
-)
-def test_report_json_is_laid_out_as_the_standard_library_does(doc: object) -> None:
-    """JSON and SARIF reports are written by ``jsontext.dumps``: the same
-    text as ``json.dumps(doc, indent=2)``, byte for byte."""
-    assert jsontext.dumps(doc) == json.dumps(doc, indent=2)
-    assert jsontext.dumps({1: "x"}) == json.dumps({1: "x"}, indent=2)  # a key that is not text
 
 
 def test_fingerprints_are_sha256_whichever_implementation_computes_them() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from captchaai_guard.audit.checklist import FAIL, PASS, REQUIRED, SKIP, WARN, Item
-from captchaai_guard.report import jsontext
 
 _COLORS = {PASS: "\x1b[32m", FAIL: "\x1b[31m", WARN: "\x1b[33m", SKIP: "\x1b[2m"}
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -13,7 +13,7 @@ _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
 def render_json(items: Sequence[Item]) -> str:
     """A JSON list of items: id, title, level, status, evidence, fix."""
-    return jsontext.dumps([item.to_dict() for item in items]) + "\n"
+    return json.dumps([item.to_dict() for item in items], indent=2) + "\n"
 
 
 def render_text(items: Sequence[Item], source: str, color: bool = False) -> str:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from captchaai_guard.errors import GuardError
 from captchaai_guard.findings import Finding
-from captchaai_guard.report import jsontext
 
 BASELINE_FILE = ".captchaai-guard-baseline.json"
 VERSION = 1
@@ -54,7 +53,7 @@ def render(findings: Sequence[Finding], now: datetime | None = None) -> str:
         "generated_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "findings": sorted(entries.values(), key=lambda e: (e["path"], e["rule_id"], e["fingerprint"])),
     }
-    return jsontext.dumps(doc) + "\n"
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def load(path: Path) -> Baseline:

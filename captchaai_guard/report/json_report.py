@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from captchaai_guard import __version__
-from captchaai_guard.report import jsontext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,4 +56,4 @@ def render(findings: Sequence[Finding], summary: Summary) -> str:
     }
     if explain is not None:
         doc["explain"] = explain
-    return jsontext.dumps(doc) + "\n"
+    return json.dumps(doc, indent=2) + "\n"

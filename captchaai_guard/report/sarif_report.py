@@ -9,6 +9,7 @@ and GitHub does not open it twice.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath, PureWindowsPath
@@ -18,7 +19,7 @@ from captchaai_guard import PROJECT_URL, __version__
 from captchaai_guard.detect.rules import RULES, Rule
 from captchaai_guard.findings import Finding
 from captchaai_guard.remedy.guide import ALLOW_HINT, MOVE_HINT, ROTATE_HINT
-from captchaai_guard.report import Summary, jsontext
+from captchaai_guard.report import Summary
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -162,4 +163,4 @@ def document(findings: Sequence[Finding], summary: Summary) -> dict[str, object]
 
 
 def render(findings: Sequence[Finding], summary: Summary) -> str:
-    return jsontext.dumps(document(findings, summary)) + "\n"
+    return json.dumps(document(findings, summary), indent=2) + "\n"
