@@ -16,13 +16,13 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 from captchaai_guard.errors import EXIT_CLEAN, EXIT_FINDINGS, GitError, GuardError
-from captchaai_guard.record import NamedTuple
 from captchaai_guard.report import Summary, isatty, renderer, use_color
 from captchaai_guard.report.output import emit
 
-TYPE_CHECKING = False  # typing is not imported at run time on the scan path
+TYPE_CHECKING = False  # names for annotations only, not imported at run time
 if TYPE_CHECKING:
     from pathlib import Path
 

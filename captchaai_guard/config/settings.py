@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-
-from captchaai_guard.record import NamedTuple
+from typing import NamedTuple
 
 # config.baseline names the same file (a test keeps them equal)
 BASELINE_FILE = ".captchaai-guard-baseline.json"
 
-TYPE_CHECKING = False  # typing is not imported at run time on the scan path
+TYPE_CHECKING = False  # names for annotations only, not imported at run time
 if TYPE_CHECKING:
     from pathlib import Path
 

@@ -22,7 +22,7 @@ Two strengths of context:
 
 from __future__ import annotations
 
-from captchaai_guard.record import NamedTuple
+from typing import NamedTuple
 
 # A key stands whole: not part of a longer run of letters and digits, and not
 # a Mailchimp-style ``<hex>-us6`` key.

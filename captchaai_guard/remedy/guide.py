@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from captchaai_guard import PROJECT_URL
-from captchaai_guard.record import NamedTuple
 
 ENV_VAR = "CAPTCHAAI_API_KEY"
 # How a user gets the ``captchaai-guard`` command the advice names when the

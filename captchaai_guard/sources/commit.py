@@ -7,7 +7,7 @@ that finds nothing never imports :mod:`captchaai_guard.findings` (nor the
 
 from __future__ import annotations
 
-from captchaai_guard.record import NamedTuple
+from typing import NamedTuple
 
 
 class Commit(NamedTuple):
