@@ -3,15 +3,22 @@ only, with its full sha, author and date; merges; the progress bar."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import pty
+import re
 import select
+import struct
 import subprocess
+import termios
+import time
 from typing import Any
 
-from captchaai_guard.commands.progress import Progress, bar
+import pytest
+
+from captchaai_guard.commands.scan import _Tally, progress_bar
 from captchaai_guard.scan import CommitCounter
 from captchaai_guard.sources.gitargs import COMMIT_MARK
 from tests.conftest import Repo, Result, console_script, fake_key
@@ -156,6 +163,8 @@ def test_unknown_revision_is_one_error_line_with_a_hint(repo: Repo) -> None:
 
 # -- progress ---------------------------------------------------------------
 
+_ESCAPES = re.compile(r"\x1b\[\?25[lh]")  # click hides the cursor while the bar runs
+
 
 def _history(repo: Repo, commits: int) -> None:
     for n in range(commits):
@@ -163,9 +172,49 @@ def _history(repo: Repo, commits: int) -> None:
         repo.commit(f"c{n}")
 
 
+def _long_history(repo: Repo, commits: int, key: str) -> None:
+    """``commits`` commits written by ``git fast-import``; one in the middle adds ``key``."""
+    parts = []
+    for n in range(commits):
+        data = "".join(f"line {n} {i}\n" for i in range(5))
+        if n == commits // 2:
+            data += f'CAPTCHAAI_API_KEY = "{key}"\n'
+        message = f"c{n}"
+        parts.append(
+            f"commit refs/heads/main\nmark :{n + 1}\n"
+            f"committer A <a@example.com> {1_700_000_000 + n} +0000\ndata {len(message)}\n{message}\n"
+            + (f"from :{n}\n" if n else "")
+            + f"M 644 inline f{n % 40}.py\ndata {len(data)}\n{data}\n"
+        )
+    repo.git("fast-import", "--quiet", input="".join(parts))
+    repo.git("reset", "-q", "--hard")
+
+
+def _terminal(columns: int = 80) -> tuple[int, int]:
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    return leader, follower
+
+
+def _read_all(leader: int) -> bytes:
+    got = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal closed
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
 def _run_with_tty_stderr(repo: Repo, *args: str) -> tuple[int, str, str]:
     """Run the CLI with stderr on a pseudo-terminal and stdout on a pipe."""
-    leader, follower = pty.openpty()
+    leader, follower = _terminal()
     try:
         proc = subprocess.Popen(
             [console_script(), *args],
@@ -177,30 +226,24 @@ def _run_with_tty_stderr(repo: Repo, *args: str) -> tuple[int, str, str]:
     finally:
         os.close(follower)
     assert proc.stdout is not None
-    err = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the terminal closed
-            break
-        if not chunk:
-            break
-        err += chunk
+    err = _read_all(leader)
     out = proc.stdout.read()
     code = proc.wait(timeout=60)
     os.close(leader)
     return code, out.decode(), err.decode()
 
 
+def _drawn(err: str) -> list[str]:
+    """The lines the bar drew over each other (``\\r`` starts each)."""
+    return [line for line in _ESCAPES.sub("", err).rstrip("\r\n").split("\r") if line]
+
+
 def test_progress_bar_on_a_terminal_only(repo: Repo) -> None:
     _history(repo, 12)
     code, out, err = _run_with_tty_stderr(repo, "scan", "--commits", "--all")
     assert code == 0
-    assert "scanning commits [" in err and "12/12 100%" in err
-    assert err.endswith("\r")  # wiped before the report
+    assert "scanning commits [" in err and "12/12  100%" in err
+    assert err.count("\n") == 1 and err.endswith("\x1b[?25h\r\n")  # one line, finished, cursor back
     assert "scanning" not in out and "no CaptchaAI API keys" in out
     # Machine-readable formats stay quiet on a terminal too.
     code, out, err = _run_with_tty_stderr(repo, "scan", "--commits", "--all", "--format", "json")
@@ -210,32 +253,82 @@ def test_progress_bar_on_a_terminal_only(repo: Repo) -> None:
     assert piped.code == 0 and piped.err == ""
 
 
-def test_progress_printer_draws_throttles_and_wipes() -> None:
-    clock = iter([0.0, 0.01, 0.5, 0.51, 0.52]).__next__
-    stream = io.StringIO()
-    progress = Progress(4, stream, "scan", interval=0.1, clock=clock, columns=80)
-    progress.update(1)  # t=0: drawn
-    progress.update(2)  # t=0.01: too soon
-    progress.update(3)  # t=0.5: drawn
-    progress.update(4)  # the last one is always drawn
-    drawn = stream.getvalue()
-    assert drawn.count("\r") == 3
-    assert "1/4  25%" in drawn and "2/4" not in drawn and "3/4  75%" in drawn and "4/4 100%" in drawn
-    progress.close()
-    assert stream.getvalue().endswith("\r" + " " * len(bar(4, 4, "scan")) + "\r")
+def test_progress_bar_redraws_one_line_within_80_columns_before_the_report(repo: Repo) -> None:
+    """A terminal of 80 columns, as a person runs it: stdout and stderr on the
+    same pseudo-terminal, a history of 2,000 commits with one key."""
+    key = fake_key()
+    _long_history(repo, 2000, key)
+    leader, follower = _terminal(80)
+    try:
+        proc = subprocess.Popen(
+            [console_script(), "scan", "--commits", "--all"],
+            cwd=repo.path,
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=follower,
+        )
+    finally:
+        os.close(follower)
+    screen = _read_all(leader).decode()
+    assert proc.wait(timeout=60) == 1
+    os.close(leader)
+    report = screen.index("captchaai-guard: 1 CaptchaAI API key")
+    bar, after = screen[:report], screen[report:]
+    assert bar.startswith("\r") and bar.endswith("\x1b[?25h\r\n")  # finished before the report
+    assert bar.count("\n") == 1  # every redraw on the same line
+    drawn = _drawn(bar)
+    assert len(drawn) >= 2  # at 0, then at the end
+    assert all(len(line) < 80 for line in drawn), drawn
+    assert all(line.startswith("captchaai-guard: scanning commits [") for line in drawn)
+    assert all("%" in line and "/2000" in line for line in drawn)
+    assert drawn[0].rstrip().endswith("0/2000    0%") and drawn[-1].rstrip().endswith("2000/2000  100%")
+    assert "scanning" not in after and "\r" not in after.replace("\r\n", "\n")
+    assert key not in screen
 
 
-def test_progress_line_fits_the_terminal() -> None:
-    stream = io.StringIO()
-    progress = Progress(1000, stream, "captchaai-guard: scanning commits", columns=40)
-    progress.update(500)
-    assert stream.getvalue() == "\r" + bar(500, 1000, "captchaai-guard: scanning commits")[:39]
+@pytest.mark.parametrize("columns", [40, 60, 80, 132])
+@pytest.mark.parametrize("total", [1, 12, 2000, 999_999])
+def test_progress_line_with_count_percent_and_eta_fits_the_terminal(columns: int, total: int) -> None:
+    """The widest line the bar can draw (a count of total digits, an ETA of
+    days) is shorter than the terminal, with the count, percent and ETA in it."""
+    leader, follower = _terminal(columns)
+    with os.fdopen(follower, "w") as stream:
+        bar = progress_bar(total, stream)
+        bar.update(max(0, total - 1))
+        bar.eta_known, bar.avg = True, [200_000.0]  # as after a slow first second: a long ETA
+        line = bar.format_progress_line()
+        bar.render_progress()
+    drawn = _drawn(os.read(leader, 65536).decode())
+    os.close(leader)
+    assert len(line) < columns, line
+    assert all(len(text.rstrip()) < columns for text in drawn), drawn
+    assert f"{max(0, total - 1)}/{total}" in line and "%" in line and re.search(r"\d\d:\d\d:\d\d", line)
+    if columns >= 80 and total <= 10_000:
+        assert line.startswith("captchaai-guard: scanning commits [")
 
 
-def test_bar_text() -> None:
-    assert bar(0, 10, "x", width=10) == "x [..........]  0/10   0%"
-    assert bar(5, 10, "x", width=10) == "x [#####.....]  5/10  50%"
-    assert bar(15, 10, "x", width=10) == "x [##########] 10/10 100%"
+def test_progress_redraws_at_most_every_interval_and_at_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    leader, follower = _terminal(80)
+    with os.fdopen(follower, "w") as stream:
+        tally = _Tally(progress_bar(4, stream))  # drawn at 0
+        tally(1)  # t=0: drawn
+        now[0] = 0.01
+        tally(2)  # too soon
+        now[0] = 0.5
+        tally(3)  # drawn
+        now[0] = 0.51
+        tally(4)  # the last one is always drawn
+        tally.close()
+        tally.close()  # once
+    err = os.read(leader, 65536).decode()
+    os.close(leader)
+    drawn = [line.rstrip() for line in _drawn(err)]
+    counts = [line[line.index("]") + 1 :].split() for line in drawn]
+    assert counts == [["0/4", "0%"], ["1/4", "25%"], ["3/4", "75%"], ["4/4", "100%"]]
+    assert err.count("\n") == 1 and err.endswith("\x1b[?25h\r\n")
+    assert tally.seen == 4
 
 
 def test_commit_counter_counts_markers_split_across_reads() -> None:

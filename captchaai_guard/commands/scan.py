@@ -25,11 +25,15 @@ from captchaai_guard.report.output import emit
 TYPE_CHECKING = False  # names for annotations only, not imported at run time
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import TextIO
 
-    from captchaai_guard.commands.progress import Progress
+    from click._termui_impl import ProgressBar
+
     from captchaai_guard.findings import Finding
 
 PROGRESS_FORMATS = ("text", "github")  # json and sarif stay quiet
+PROGRESS_LABELS = ("captchaai-guard: scanning commits", "scanning commits", "")  # shorter on narrow terminals
+PROGRESS_INTERVAL = 0.1  # seconds between redraws
 _MISSING_REVISION = re.compile(r"bad revision|unknown revision|ambiguous argument|bad object")
 _FULL_HISTORY = "actions/checkout with fetch-depth: 0, or GIT_DEPTH: 0 in GitLab CI"
 
@@ -92,7 +96,7 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
     setup = settings.load(root, request.config_path, request.baseline_path, request.use_baseline)
     engine, include = setup.engine, setup.include
     stream: Iterator[Finding]
-    bar: Progress | None = None
+    bar: ProgressBar[int] | None = None
     tally: _Tally | None = None
     fmt = request.fmt
     explain: list[dict[str, object]] | None = None
@@ -132,8 +136,8 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
             raise GitError(f"{exc} (in CI, fetch the whole history: {_FULL_HISTORY})") from None
         raise
     finally:
-        if bar is not None:
-            bar.close()
+        if tally is not None:
+            tally.close()  # the bar finished on its own line before any report
         prestart.forget_idle()
     extra: dict[str, object] = {}
     if setup.baseline is not None:
@@ -158,28 +162,87 @@ def run_scan(request: ScanRequest, root: str | Path | None) -> int:
 
 
 class _Tally:
-    """Counts the commits a scan read, and moves the progress bar if any."""
+    """Counts the commits a scan read, and moves the progress bar if any: at
+    most every :data:`PROGRESS_INTERVAL` seconds (a long range must not
+    redraw the line for each commit), and at the end."""
 
-    def __init__(self, bar: Progress | None) -> None:
+    def __init__(self, bar: ProgressBar[int] | None) -> None:
         self.bar = bar
         self.seen = 0
+        self.drawn = float("-inf")
 
     def __call__(self, seen: int) -> None:
         self.seen = seen
+        bar = self.bar
+        if bar is None:
+            return
+        import time
+
+        now = time.monotonic()
+        if now - self.drawn >= PROGRESS_INTERVAL or seen >= (bar.length or 0):
+            self.drawn = now
+            self._move()
+
+    def _move(self) -> None:
+        assert self.bar is not None
+        self.bar.update(min(self.seen, self.bar.length or 0) - self.bar.pos)
+
+    def close(self) -> None:
+        """Draw the last count and end the bar's line (the cursor shown again)."""
         if self.bar is not None:
-            self.bar.update(seen)
+            self._move()
+            self.bar.render_finish()
+            self.bar = None
 
 
-def _progress_bar(root: str | Path, revisions: Sequence[str], fmt: str) -> Progress | None:
+def progress_layout(total: int, columns: int) -> tuple[str, str, int]:
+    """The label, template and bar width of a progress line that fits in
+    ``columns``: label, bar (up to 30 characters), ``done/total``, percent
+    and ETA, one character short of the terminal's width (a line that wraps
+    cannot be redrawn in place). On a narrow terminal the label shortens,
+    then goes."""
+    info = len(f"{total}/{total}  100%  ") + len("1d 00:00:00")  # ETA: hh:mm:ss, days beyond
+    for label in PROGRESS_LABELS:
+        template = "%(label)s [%(bar)s]  %(info)s" if label else "[%(bar)s]  %(info)s"
+        room = columns - 1 - len(template % {"label": label, "bar": "", "info": ""}) - info
+        if room >= 10:
+            break
+    return label, template, max(1, min(30, room))
+
+
+def _progress_bar(root: str | Path, revisions: Sequence[str], fmt: str) -> ProgressBar[int] | None:
     """A progress bar on stderr for ``--commits``, only on a terminal and for
     the human formats (counting the range costs one cheap ``git rev-list``)."""
     if fmt not in PROGRESS_FORMATS or not isatty(sys.stderr):
         return None
-    from captchaai_guard.commands.progress import Progress
     from captchaai_guard.sources import gitio
 
     total = gitio.count_commits(root, revisions)
-    return Progress(total, sys.stderr) if total else None
+    return progress_bar(total, sys.stderr) if total else None
+
+
+def progress_bar(total: int, stream: TextIO) -> ProgressBar[int]:
+    """click's progress bar for ``total`` commits on the terminal ``stream``,
+    drawn at once (click is imported only here: only for a terminal)."""
+    import click
+
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        columns = 80
+    label, template, width = progress_layout(total, columns)
+    bar = click.progressbar(
+        length=total,
+        label=label,
+        show_eta=True,
+        show_percent=True,
+        show_pos=True,
+        bar_template=template,
+        width=width,
+        file=stream,
+    )
+    bar.render_progress()
+    return bar
 
 
 def expand(paths: Sequence[str], root: Path) -> list[Path]:
