@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 
 import pytest
 
@@ -172,7 +171,7 @@ INVALID = [
     ('exclude = "vendor"\n', "exclude: must be a list of strings"),
     ("allow = [1]\n", "allow: must be a list of strings"),
     ('allow = ["("]\n', "allow[0]: invalid regex"),
-    ('allow = ["x", "(a+)+$"]\n', "allow[1]: regex can backtrack"),
+    ('allow = ["x", "(?<=x)y"]\n', "allow[1]: lookbehind (?<=...) not supported"),
     ('allow = [".*"]\n', "allow[0]: regex matches the empty string"),
     ('exclude = ["[z-a]"]\n', "exclude[0]: invalid glob"),
     ('disable = ["no-such-rule"]\n', "disable[0]: unknown rule id 'no-such-rule'"),
@@ -184,7 +183,7 @@ INVALID = [
     ('[[rules]]\nid = "a b"\nregex = "ab"\n', "rules[0].id: invalid rule id"),
     ('[[rules]]\nid = "a"\nregex = "x["\n', "rules[0].regex: invalid regex"),
     ('[[rules]]\nid = "a"\nregex = "x?"\n', "rules[0].regex: regex matches the empty string"),
-    ('[[rules]]\nid = "a"\nregex = "(a+)+b"\n', "rules[0].regex: regex can backtrack"),
+    ('[[rules]]\nid = "a"\nregex = "x(?=y)"\n', "rules[0].regex: rule 'a': lookahead (?=...) not supported"),
     ('[[rules]]\nid = "a"\nregex = "ab"\nkeywords = "ab"\n', "rules[0].keywords: must be a list"),
     ('[[rules]]\nid = "a"\nregex = "ab"\n[[rules]]\nid = "a"\nregex = "cd"\n', "rules[1].id: duplicate"),
     ('[[rules]]\nid = "captchaai-field"\nregex = "ab"\n', "rules[0].id: duplicate rule id"),
@@ -225,20 +224,16 @@ def test_pyproject_without_our_table_is_ignored(repo: Repo) -> None:
     assert len(findings(repo)) == 1
 
 
-def test_adversarial_megabyte_line_is_bounded(repo: Repo) -> None:
-    """A custom regex that passes the load-time check still never sees a
-    line longer than MAX_CUSTOM_LINE: a 1 MB line finishes quickly."""
+def test_custom_rules_skip_lines_longer_than_max_custom_line(repo: Repo) -> None:
+    """A custom rule never sees a line longer than MAX_CUSTOM_LINE (a
+    minified bundle gets the built-in rules only)."""
     repo.write(
         ".captchaai-guard.toml",
         '[[rules]]\nid = "slow"\nregex = "a[a-z0-9]*[0-9]x"\nkeywords = ["a"]\n',
     )
-    line = "a" * (1 << 20) + "\n"
-    repo.stage("big.txt", line)
+    repo.stage("big.txt", "a" * (1 << 20) + "9x\n")
     repo.stage("ok.txt", "a" * (MAX_CUSTOM_LINE - 100) + "9x\n")
-    start = time.monotonic()
     result = repo.run("scan", "--format", "json")
-    elapsed = time.monotonic() - start
-    assert elapsed < 30, elapsed
     assert result.code == 1, result.err
     assert [f["path"] for f in json.loads(result.out)["findings"]] == ["ok.txt"]
 
@@ -246,11 +241,12 @@ def test_adversarial_megabyte_line_is_bounded(repo: Repo) -> None:
 @pytest.mark.parametrize(
     "regex", ["(a+)+b", "(a|a)*b", "(x*y?)*z", "(.*a){10}", ".*.*=.*x", "(\\\\w+\\\\d+)"]
 )
-def test_catastrophic_regex_rejected_at_load(repo: Repo, regex: str) -> None:
-    repo.write(".captchaai-guard.toml", f'[[rules]]\nid = "bad"\nregex = "{regex}"\n')
+def test_formerly_refused_regexes_load(repo: Repo, regex: str) -> None:
+    """Shapes that make a backtracking engine explode are no problem for RE2."""
+    repo.write(".captchaai-guard.toml", f'[[rules]]\nid = "nested"\nregex = "{regex}"\n')
     result = repo.run("rules")
-    assert result.code == 2
-    assert "rules[0].regex: regex can backtrack catastrophically" in result.err
+    assert result.code == 0, result.err
+    assert "nested" in result.out
 
 
 def test_stdin_outside_a_repository_with_config_option(repo: Repo) -> None:

@@ -1,7 +1,7 @@
 """Regular expressions run in linear time: adversarial 1 MB lines finish
 within a generous bound (a subprocess timeout), for the whole scan and for
-each built-in rule alone. (Custom patterns are checked when loaded:
-tests/test_regex_guard.py.)"""
+each built-in rule alone. (Custom patterns run on RE2:
+tests/test_custom_regex.py.)"""
 
 from __future__ import annotations
 

@@ -72,7 +72,8 @@ class Config:
         self._excluded = _excluded
 
     def _key(self) -> tuple[object, ...]:
-        return (self.source, self.exclude, self.allow, self.disable, self.rules, self.verify_url)
+        allow = tuple(pattern.pattern for pattern in self.allow)
+        return (self.source, self.exclude, allow, self.disable, self.rules, self.verify_url)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Config) and self._key() == other._key()
@@ -241,8 +242,7 @@ def parse(doc: dict[str, Any], path: Path, prefix: str = "") -> Config:
         except re.error:
             raise error(f"exclude[{i}]", f"invalid glob {pattern!r}") from None
     allow = [
-        re.compile(_checked_regex(raw, _at(error, f"allow[{i}]")))
-        for i, raw in enumerate(_strings(doc, "allow", error))
+        _checked_regex(raw, _at(error, f"allow[{i}]")) for i, raw in enumerate(_strings(doc, "allow", error))
     ]
     rules = _rules(doc.get("rules", []), error)
     disable = _strings(doc, "disable", error)
@@ -312,7 +312,7 @@ def _rule(table: dict[str, Any], name: str, error: _Error) -> Rule:
     return Rule(
         id=rule_id,
         description=table.get("description", rule_id),
-        regex=_checked_regex(table["regex"], _at(scoped, "regex")),
+        regex=_checked_regex(table["regex"], _at(scoped, "regex"), f"rule {rule_id!r}: ").pattern,
         keywords=tuple(word.lower() for word in keywords),
         secret="any",
         source="config",
@@ -323,17 +323,17 @@ def _at(error: _Error, key: str) -> Callable[[str], ConfigError]:
     return lambda problem: error(key, problem)
 
 
-def _checked_regex(raw: str, error: Callable[[str], ConfigError]) -> str:
-    try:
-        compiled = re.compile(raw)
-    except re.error as exc:
-        raise error(f"invalid regex: {exc}") from None
-    if compiled.match(""):
-        raise error("regex matches the empty string (it would match every line)")
-    from captchaai_guard.detect import regex_guard
+def _checked_regex(raw: str, error: Callable[[str], ConfigError], who: str = "") -> re.Pattern[str]:
+    """``raw`` compiled by RE2 (:mod:`captchaai_guard.detect.custom_regex`), or
+    the error: what RE2 does not support is named, after ``who`` (the rule)."""
+    from captchaai_guard.detect import custom_regex
 
     try:
-        regex_guard.check(raw)
-    except regex_guard.UnsafeRegex as exc:
-        raise error(f"regex can backtrack catastrophically: {exc}; bound the repeat, e.g. {{1,64}}") from None
-    return raw
+        compiled = custom_regex.compile(raw)
+    except custom_regex.InvalidRegex as exc:
+        raise error(str(exc)) from None
+    except custom_regex.UnsupportedRegex as exc:
+        raise error(f"{who}{exc}") from None
+    if compiled.match(""):
+        raise error("regex matches the empty string (it would match every line)")
+    return compiled

@@ -27,8 +27,9 @@ _ENTITIES = {"amp": "&", "quot": '"', "apos": "'", "#39": "'", "#x27": "'"}
 DECIDED = ("evidence", "repeat", "binary")
 _TAIL = re.compile(r"[A-Za-z0-9]|-us\d")
 _RUN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{32}(?![A-Za-z0-9])")
-# Custom rules (from the configuration) only look at lines up to this long:
-# with the load-time regex check (regex_guard) this bounds their worst case.
+# Custom rules (from the configuration) only look at lines up to this long.
+# (Their regexes run on RE2, in linear time: the limit bounds the cost of a
+# custom rule without keywords on minified bundles, not a backtracking blow-up.)
 MAX_CUSTOM_LINE = 4096
 
 
@@ -59,13 +60,18 @@ class CompiledRule:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        """Built-in rules ignore the case of ASCII letters, and their ``\\w``,
-        ``\\s`` and ``\\b`` are ASCII (keys and their names are; the flag
-        halves the time ``re`` takes to compile them); custom rules match as
-        written (use ``(?i)``)."""
+        """Built-in rules run on ``re``, ignore the case of ASCII letters,
+        and their ``\\w``, ``\\s`` and ``\\b`` are ASCII (keys and their
+        names are; the flag halves the time ``re`` takes to compile them).
+        Custom rules run on RE2 (:mod:`captchaai_guard.detect.custom_regex`:
+        linear time) and match as written (use ``(?i)``)."""
         if self._pattern is None:
-            flags = re.IGNORECASE | re.ASCII if self.rule.source == "built-in" else 0
-            self._pattern = re.compile(self.rule.regex, flags)
+            if self.rule.source == "built-in":
+                self._pattern = re.compile(self.rule.regex, re.IGNORECASE | re.ASCII)
+            else:
+                from captchaai_guard.detect import custom_regex
+
+                self._pattern = custom_regex.compile(self.rule.regex)
         return self._pattern
 
     @property
@@ -77,8 +83,10 @@ class CompiledRule:
         return self._path
 
     @property
-    def group(self) -> str | int:
-        return "secret" if "secret" in self.pattern.groupindex else 0
+    def group(self) -> int:
+        """The number of the ``secret`` group, 0 (the whole match) without
+        one (a number: RE2's ``span`` takes no group name)."""
+        return self.pattern.groupindex.get("secret", 0)
 
 
 class Match:
