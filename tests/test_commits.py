@@ -298,7 +298,7 @@ def test_progress_line_with_count_percent_and_eta_fits_the_terminal(columns: int
         bar.eta_known, bar.avg = True, [200_000.0]  # as after a slow first second: a long ETA
         line = bar.format_progress_line()
         bar.render_progress()
-    drawn = _drawn(os.read(leader, 65536).decode())
+    drawn = _drawn(_read_all(leader).decode())
     os.close(leader)
     assert len(line) < columns, line
     assert all(len(text.rstrip()) < columns for text in drawn), drawn
@@ -322,7 +322,7 @@ def test_progress_redraws_at_most_every_interval_and_at_the_end(monkeypatch: pyt
         tally(4)  # the last one is always drawn
         tally.close()
         tally.close()  # once
-    err = os.read(leader, 65536).decode()
+    err = _read_all(leader).decode()
     os.close(leader)
     drawn = [line.rstrip() for line in _drawn(err)]
     counts = [line[line.index("]") + 1 :].split() for line in drawn]
