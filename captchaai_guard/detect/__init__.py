@@ -14,7 +14,7 @@ objects, and for ``scan --explain`` one record per candidate.
   the lines around it and its file;
 * :mod:`.judge` a whole scan's candidates: files, halves of a key, binary
   files, the same value seen again;
-* :mod:`.regex_guard` the check of user-supplied rule regexes;
+* :mod:`.custom_regex` user-supplied regexes (custom rules, allow patterns) compiled by RE2;
 * :mod:`.verify` opt-in live check of a found key against CaptchaAI.
 
 Usable as a library without click; imports nothing from the later stages.
