@@ -12,8 +12,6 @@ from captchaai_guard.sources.commit import Commit as Commit  # where findings ca
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
-    from collections.abc import Callable
-    from typing import Any
 
 MASK_PREFIX = "***"
 # Shown lines are cut to this many characters around the key.
@@ -34,27 +32,9 @@ def _mask_run(match: re.Match[str]) -> str:
 
 
 def _sha256_hex(data: bytes) -> str:
-    """sha256 of ``data``, in hex, by CPython's own SHA-256 where it has one
-    (``_sha2``, ``_sha256``: under a millisecond to load) rather than
-    ``hashlib``'s OpenSSL (about 5 ms, most of a JSON report's time). The
-    digest is the same either way."""
-    global _sha256
-    if _sha256 is None:
-        for name in ("_sha2", "_sha256"):
-            try:
-                _sha256 = getattr(__import__(name), "sha256")  # noqa: B009 - no stubs for these
-                break
-            except (ImportError, AttributeError):
-                continue
-        else:
-            from hashlib import sha256
+    from hashlib import sha256  # (about 2 ms to load: only when a finding is reported)
 
-            _sha256 = sha256
-    digest: str = _sha256(data).hexdigest()
-    return digest
-
-
-_sha256: Callable[[bytes], Any] | None = None
+    return sha256(data).hexdigest()
 
 
 def fingerprint(rule_id: str, path: str, secret: str) -> str:

@@ -284,9 +284,9 @@ def test_sarif_file_outside_the_repository_gets_a_file_uri(repo: Repo, tmp_path:
     assert_no_key(key, result.out)
 
 
-def test_fingerprints_are_sha256_whichever_implementation_computes_them() -> None:
-    """Fingerprints and secret hashes come from CPython's own SHA-256 (cheap
-    to load) where it has one: the digests are hashlib's, byte for byte."""
+def test_fingerprints_are_sha256_of_rule_path_and_key() -> None:
+    """Fingerprints and secret hashes are SHA-256 digests (a baseline written
+    by one version is read by the next): rule, path and key, NUL-separated."""
     import hashlib
 
     from captchaai_guard.findings import fingerprint, secret_hash
