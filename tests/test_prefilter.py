@@ -216,3 +216,82 @@ def test_runs_at_the_edges_of_a_region_stand_whole() -> None:
     start = buf.index(b"+key")
     end = buf.index(b"+tail")
     assert list(candidate_lines(buf, start, end, required=KEYWORDS)) == [(start, end - 1)]
+
+
+def _run(kind: str) -> str:
+    key = fake_key()
+    return {"hex": key, "HEX": key.upper(), "alnum": key[:-1] + "g"}[kind]
+
+
+_RUN_HEADS = st.sampled_from(
+    ["", "+", " ", "\t", 'etag: "', "md5 = '", "sha256:", "ids: [", "x/", "Ab+", 'key = "', "data: "]
+)
+_RUN_TAILS = st.sampled_from(
+    [
+        *("", '"', "  dist/app.tar.gz", " *app.whl", "\tname", "  a b", "  n=1", "  *", "  f\r"),
+        *("  f\x0cg", " \x0bf", "+Ab", "/x9", "  # etag", "'"),
+    ]
+)
+_SEGMENTS = st.lists(
+    st.tuples(_RUN_HEADS, st.sampled_from(["hex", "HEX", "alnum"]), _RUN_TAILS), min_size=0, max_size=2
+)
+_SETTLE_LINES = st.lists(
+    st.tuples(_SEGMENTS, st.sampled_from(["", "\\n", "%3D", "&amp;", "plain words"])), max_size=25
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SETTLE_LINES, st.booleans())
+def test_a_line_is_settled_in_its_block_as_on_its_own(
+    lines: list[tuple[list[tuple[str, str, str]], str]], crlf: bool
+) -> None:
+    """The built-in rules' prefilter settles all the runs of a block at
+    once: whatever the other lines (checksum list entries or not, escapes or
+    not), a line is a candidate exactly when it is one on its own."""
+    texts = [
+        "".join(head + _run(kind) + tail for head, kind, tail in segments) + extra
+        for segments, extra in lines
+    ]
+    buf = ("\r\n" if crlf else "\n").join(texts).encode("utf-8")
+    found = [buf[s:e] for s, e in candidate_lines(buf, required=())]
+    alone = [line for line in buf.split(b"\n") if list(candidate_lines(line, required=()))]
+    assert found == alone
+
+
+def test_a_checksum_list_is_settled_but_for_its_other_lines() -> None:
+    entries = [f"{fake_key()}  dist/pkg-{n}.tar.gz" for n in range(40)] + [f"{fake_key().upper()} *pkg.whl"]
+    for sep in ("\n", "\r\n"):
+        buf = (sep.join(entries) + sep).encode()
+        assert list(candidate_lines(buf, required=())) == []
+    others = [
+        f"{fake_key()}  two words",
+        fake_key(),
+        f"{fake_key()},dist/a.tar.gz",
+        f"{fake_key()}  *",
+        f"{fake_key()}  a=b",
+        f"{fake_key()}\fdist/a.tar.gz",
+        f"{fake_key()[:-1]}g  dist/a.tar.gz",  # (no hex: no checksum)
+    ]
+    for other in others:  # each the only odd line of its list
+        buf = "\n".join([*entries[:20], other, *entries[20:]]).encode()
+        assert [buf[s:e] for s, e in candidate_lines(buf, required=())] == [other.encode()]
+    buf = "\n".join(entries[:20] + others + entries[20:]).encode()
+    assert [buf[s:e] for s, e in candidate_lines(buf, required=())] == [line.encode() for line in others]
+
+
+def test_a_line_with_an_escape_is_never_settled() -> None:
+    """A backslash, ``%`` or ``&`` anywhere on a line: the engine undoes
+    escapes, so the line is left to it, among lines that are settled."""
+    settled = [
+        f'etag: "{fake_key()}"',
+        f"{fake_key()}  dist/a.tar.gz",
+        f"data: Ab+{fake_key()}",
+        f"data: {fake_key()}/x9",  # (glued into a longer token)
+    ]
+    assert list(candidate_lines("\n".join(settled).encode(), required=())) == []
+    for line in settled:
+        for escape in ("\\n", "%3D", "&amp;"):
+            for escaped in (line + "  # " + escape, escape + " " + line):
+                lines = [*settled, escaped, *settled]
+                buf = "\n".join(lines).encode()
+                assert [buf[s:e] for s, e in candidate_lines(buf, required=())] == [escaped.encode()]

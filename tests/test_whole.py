@@ -275,3 +275,23 @@ def test_halves_of_a_key_in_files_read_here_are_found_as_by_git(repo: Repo) -> N
     here = _read_here(repo)
     assert here == _by_git(repo)
     assert {(f.path, f.line, f.secret) for f in here} == {("added.py", 2, key), ("old.py", 3, other)}
+
+
+def test_captchaai_named_on_a_key_line_or_elsewhere_as_by_git(repo: Repo) -> None:
+    """Whether a file read here names CaptchaAI is looked for on its
+    candidate lines first, then in the whole file: the findings are git's
+    either way (the halves of a key count only in a file that names it)."""
+    halves = [fake_key() for _ in range(3)]
+
+    def split(key: str) -> str:
+        return f'API = "{key[:16]}" + "{key[16:]}"\n'
+
+    repo.stage("on_line.py", f'client = CaptchaAI("{fake_key()}")\n' + split(halves[0]))
+    repo.stage("after.py", f'x = "{fake_key()}"\n' + split(halves[1]) + "# ocr.captchaai.com\n")
+    repo.stage("other.py", f'solver = NoCaptchaAi("{fake_key()}")\n' + split(halves[2]))
+    here = _read_here(repo)
+    assert here == _by_git(repo)
+    found = {(f.path, f.secret) for f in here}
+    assert ("on_line.py", halves[0]) in found
+    assert ("after.py", halves[1]) in found
+    assert ("other.py", halves[2]) not in found  # (noCaptchaAI is another service)

@@ -169,76 +169,104 @@ def _required_lines(
         ]
         if encoded:
             hits = sorted(hits + encoded)
-    starts: list[int] = []  # the lines with a run that could be a key
+    if required:  # (words asked for, or EVERY_RUN: no line is settled here)
+        starts, ends = _lines_of(buf, start, end, hits)
+        if required != EVERY_RUN:
+            yield from _holding(buf, starts, ends, required)
+            return
+    else:  # (the built-in rules: every line with a run, unless it is settled)
+        starts, ends = _unsettled(buf, start, end, hits)
+    yield from zip(starts, ends)
+
+
+def _lines_of(buf: bytes, start: int, end: int, hits: list[int]) -> tuple[list[int], list[int]]:
+    """The lines holding the runs at ``hits``: their starts and ends."""
+    starts: list[int] = []
     ends: list[int] = []
     rfind, find = buf.rfind, buf.find
-    settle = not required  # (the built-in rules: see _settles(); EVERY_RUN settles none)
-    # The escapes the engine undoes, of those the region holds at all: a line with one is not settled.
-    escapes = [c for c in (b"\\", b"%", b"&") if find(c, start, end) != -1] if settle else []
-    index, count = 0, len(hits)
-    while index < count:
-        at = hits[index]
-        line_start = rfind(b"\n", start, at) + 1  # (_line_of, inlined: one step per line)
-        if line_start < start:
-            line_start = start
+    line_end = -1
+    for at in hits:
+        if at <= line_end:
+            continue  # that line is in already
+        starts.append(rfind(b"\n", start, at) + 1 or start)  # (_line_of, inlined: one step per line)
         line_end = find(b"\n", at, end)
         if line_end == -1:
             line_end = end
-        last = index + 1
-        while last < count and hits[last] < line_end:
-            last += 1  # (the other runs of the line)
-        if not (settle and _settles(buf, line_start, line_end, hits, index, last, escapes)):
-            starts.append(line_start)
-            ends.append(line_end)
-        index = last
-    if not starts:
-        return
-    if required == EVERY_RUN:
-        yield from zip(starts, ends)
-    elif required:
-        yield from _holding(buf, starts, ends, required)
-    else:  # (no word asked for: every line with a run)
-        yield from zip(starts, ends)
+        ends.append(line_end)
+    return starts, ends
 
 
-def _settles(
-    buf: bytes, line_start: int, line_end: int, hits: list[int], first: int, last: int, escapes: list[bytes]
-) -> bool:
-    """True when every run of the line ``buf[line_start:line_end]``
-    (``hits[first:last]``) is settled as no key by what stands right before
-    it, as the engine settles it (:mod:`captchaai_guard.detect.decide`): the line is
-    an entry of a checksum list (``<hex>  file.tar.gz``), or the run's own
+def _unsettled(buf: bytes, start: int, end: int, hits: list[int]) -> tuple[list[int], list[int]]:
+    """The lines holding the runs at ``hits`` (starts and ends), but for
+    those whose every run is settled as no key by what stands right before
+    it, as the engine settles it (:mod:`captchaai_guard.detect.decide`): the line
+    is an entry of a checksum list (``<hex>  file.tar.gz``), or the run's own
     name is a hash, id or captcha-parameter word (``etag: "<hex>"``,
-    ``md5 = '<hex>'``). Lines with a backslash, ``%`` or ``&`` (escapes the
-    engine undoes; ``escapes``: those the region holds) are not settled
-    here. What stands before a run is looked
-    up in a small table first: lines of one shape (a lockfile's, a log's)
-    are settled once."""
-    for escape in escapes:
-        if buf.find(escape, line_start, line_end) != -1:
-            return False
-    for index in range(first, last):
+    ``md5 = '<hex>'``), or the run is glued into a longer token by ``+`` or
+    ``/`` (base64, a path). A line with a backslash, ``%`` or ``&`` (escapes
+    the engine undoes) is not settled here.
+
+    All runs are settled together, each step over all of them at once:
+    what stands before each run is looked up in a small table (lines of one
+    shape, a lockfile's or a log's, are judged once); the runs opening their
+    lines are checked as checksum list entries at once
+    (:func:`_checksum_entries`), and the escapes looked for in all lines
+    joined. Only the runs left in doubt are looked at one by one."""
+    rfind, find = buf.rfind, buf.find
+    line_starts = [rfind(b"\n", start, at) + 1 or start for at in hits]
+    known = _HEADS.get
+    verdicts = [known(buf[s:at]) or _learn(buf[s:at]) for s, at in zip(line_starts, hits)]
+    opens = [at for at, verdict in zip(hits, verdicts) if verdict == _OPENS]
+    entries = _checksum_entries(buf, end, opens) if opens else set()
+    doubtful = [
+        index
+        for index, verdict in enumerate(verdicts)
+        if verdict != _COUNTER_NAME and (verdict != _OPENS or hits[index] not in entries)
+    ]
+    escapes = [c for c in (b"\\", b"%", b"&") if find(c, start, end) != -1]
+    escaped = _escaped(buf, end, hits, line_starts, escapes) if escapes else set()
+    if escaped:
+        doubtful = sorted(escaped.union(doubtful))
+    starts: list[int] = []
+    ends: list[int] = []
+    for index in doubtful:
+        line_start = line_starts[index]
+        if starts and starts[-1] == line_start:
+            continue  # (the line is in already)
         at = hits[index]
-        after = buf[at + KEY_LENGTH : at + KEY_LENGTH + 2]
-        if after[:1] in (b"+", b"/") and after[1:] in _ALNUM_BYTES:
-            continue  # (glued into a longer token: base64, a path)
-        head = buf[line_start:at]
-        verdict = _HEADS.get(head)
-        if verdict is None:
-            verdict = _head_verdict(head)
-            if len(_HEADS) < 4096:
-                _HEADS[head] = verdict
-        if verdict == _COUNTER_NAME:
+        verdict = verdicts[index]
+        if index not in escaped and (
+            verdict == _COUNTER_NAME
+            or (verdict == _OPENS and at in entries)
+            or buf[at + KEY_LENGTH : at + KEY_LENGTH + 2] in _GLUED
+        ):
             continue
-        if verdict == _OPENS and _checksum_entry(buf, at, line_end):
-            continue
-        return False
-    return True
+        line_end = find(b"\n", at, end)
+        starts.append(line_start)
+        ends.append(end if line_end == -1 else line_end)
+    return starts, ends
+
+
+def _escaped(buf: bytes, end: int, hits: list[int], line_starts: list[int], escapes: list[bytes]) -> set[int]:
+    """The indices of the runs at ``hits`` whose lines hold one of ``escapes``."""
+    find = buf.find
+    line_ends = [find(b"\n", at, end) for at in hits]
+    return _holding_any([buf[s : end if e == -1 else e] for s, e in zip(line_starts, line_ends)], escapes)
 
 
 _COUNTER_NAME, _OPENS, _OTHER = 1, 2, 3  # (_COUNTER_NAME: settled by what stands before)
 _ALNUM_BYTES = frozenset(bytes([c]) for c in _ALNUM)
 _HEADS: dict[bytes, int] = {}
+# What follows a run glued into a longer token (base64, a path).
+_GLUED = frozenset(bytes((glue, c)) for glue in b"+/" for c in _ALNUM)
+
+
+def _learn(head: bytes) -> int:
+    """The verdict on ``head`` (see :func:`_head_verdict`), kept in ``_HEADS``."""
+    verdict = _head_verdict(head)
+    if len(_HEADS) < 4096:
+        _HEADS[head] = verdict
+    return verdict
 
 
 def _head_verdict(head: bytes) -> int:
@@ -259,12 +287,37 @@ def _head_verdict(head: bytes) -> int:
     return _COUNTER_NAME if counter else _OTHER
 
 
+def _checksum_entries(buf: bytes, end: int, runs: list[int]) -> set[int]:
+    """Of the runs at ``runs``, each opening its line, those opening a
+    checksum list entry (see :func:`_checksum_entry`). They are checked all
+    at once, in C, for what a checksum list is made of (each run hex, then
+    blanks and one word, the file name); when one of them is no such entry,
+    one by one."""
+    find = buf.find
+    line_ends = [find(b"\n", at, end) for at in runs]
+    if line_ends[-1] == -1:  # (the last line may end at ``end``)
+        line_ends[-1] = end
+    tails = b"\n".join([buf[at + KEY_LENGTH : e] for at, e in zip(runs, line_ends)])
+    names = b"\n".join(tails.split())
+    if (
+        # one word after each run: joining the words of all tails gives the
+        # tails without their blanks only when each tail holds one
+        names == tails.translate(None, _BLANKS_NOT_NEWLINE)
+        and (tails[:1] in _BLANKS) + tails.count(b"\n ") + tails.count(b"\n\t") == len(runs)
+        and len(names.translate(None, _NOT_FILE_NAME)) == len(names)
+        and b"\n\n" not in b"\n" + names.translate(None, b"*") + b"\n"  # (no name is only stars)
+        and not b"".join([buf[at : at + KEY_LENGTH] for at in runs]).translate(None, _HEX_DIGITS)
+    ):
+        return set(runs)
+    return {at for at, line_end in zip(runs, line_ends) if _checksum_entry(buf, at, line_end)}
+
+
 def _checksum_entry(buf: bytes, at: int, line_end: int) -> bool:
-    """The hex run at ``at`` opens a checksum list entry: spaces, then a file name."""
+    """The hex run at ``at`` opens a checksum list entry: blanks, then a file name."""
     rest = buf[at + KEY_LENGTH : line_end].strip()
     return (
         not buf[at : at + KEY_LENGTH].translate(None, _HEX_DIGITS)
-        and buf[at + KEY_LENGTH : at + KEY_LENGTH + 1] in (b" ", b"\t")
+        and buf[at + KEY_LENGTH : at + KEY_LENGTH + 1] in _BLANKS
         and bool(rest.lstrip(b"*"))
         and rest.translate(None, _NOT_FILE_NAME) == rest
     )
@@ -281,6 +334,8 @@ def _hash_word(word: bytes) -> bool:
 
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _NOT_FILE_NAME = b"=:,;\"' \t"
+_BLANKS = (b" ", b"\t")
+_BLANKS_NOT_NEWLINE = b" \t\r\x0b\x0c"  # the ASCII whitespace of bytes.split() and strip(), but a newline
 _BEFORE_VALUE = b" \t\"'`=:"  # between a name and its value, as ``etag: "`` has it
 
 
@@ -290,20 +345,26 @@ COUNTER = frozenset(word.encode() for word in COUNTER_WORDS)
 def _holding(
     buf: bytes, starts: list[int], ends: list[int], required: Sequence[bytes]
 ) -> Iterator[tuple[int, int]]:
-    """The lines ``buf[starts[i]:ends[i]]`` holding a required word: the
-    words are looked for once, in all lines joined."""
-    lines = [buf[s:e] for s, e in zip(starts, ends)]
-    joined = b"\n".join(lines).lower()
+    """The lines ``buf[starts[i]:ends[i]]`` holding a required word (ASCII
+    case-insensitive)."""
+    chosen = _holding_any([buf[s:e] for s, e in zip(starts, ends)], required, lower=True)
+    for index in sorted(chosen):
+        yield starts[index], ends[index]
+
+
+def _holding_any(lines: list[bytes], words: Sequence[bytes], lower: bool = False) -> set[int]:
+    """The indices of ``lines`` holding one of ``words`` (lower-cased first
+    with ``lower``): the words are looked for once, in all lines joined."""
+    joined = b"\n".join(lines).lower() if lower else b"\n".join(lines)
     offsets = list(accumulate([len(line) + 1 for line in lines], initial=0))
     chosen: set[int] = set()
-    for word in required:
+    for word in words:
         pos = joined.find(word)
         while pos != -1:
             index = bisect_right(offsets, pos) - 1
             chosen.add(index)
             pos = joined.find(word, offsets[index + 1])
-    for index in sorted(chosen):
-        yield starts[index], ends[index]
+    return chosen
 
 
 def _all_lines(buf: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -400,13 +400,17 @@ class _Lines:
         self.tail: tuple[bytes, int, int] | None = None  # lines not counted yet
 
     def feed(self, buf: bytes, start: int, end: int) -> None:
-        if not self.mentions:
-            self.mentions = names_captchaai(buf, start, end)
         cursor = start
-        lines = self.finder(buf, start, end)
+        lines = list(self.finder(buf, start, end))
+        if not self.mentions:
+            # A line holding a key names CaptchaAI more often than not: the
+            # candidate lines are searched first, the whole piece only when
+            # none of them does.
+            named = any(names_captchaai(buf, s, e) for s, e in lines)
+            self.mentions = named or names_captchaai(buf, start, end)
         self.seen += end - start
         if self.mentions and self.seen <= HALVES_MAX:  # (as the diff parser: the lines holding halves too)
-            lines = iter(sorted({*lines, *split_lines(buf, start, end)}))
+            lines = sorted({*lines, *split_lines(buf, start, end)})
         for line_start, line_end in lines:
             if self.tail is not None:
                 self._count_tail()
