@@ -33,6 +33,7 @@ occurrence of it in the scan is reported too.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from captchaai_guard.detect import evidence, filters
 from captchaai_guard.sources.diff import HALVES_MAX
@@ -171,6 +172,9 @@ def _counter(name: str) -> str | None:
     return None
 
 
+# What a name says is weighed once per name: a scan meets the same names on
+# line after line (service, _role and _path_service read nothing but it).
+@lru_cache(maxsize=1024)
 def service(name: str) -> str | None:
     """The other service ``name`` names (``OPENWEATHER_API_KEY``,
     ``twoCaptchaKey``, ``capmonster``), unless it names CaptchaAI."""
@@ -186,6 +190,7 @@ def service(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def _role(name: str) -> str:
     """What a name says of the value it names: ``"counter"`` (a hash, an id,
     a captcha parameter), ``"service"`` (another service's),
@@ -309,6 +314,7 @@ def _line_service(text: str, start: int, end: int, called: str | None) -> str | 
     return found
 
 
+@lru_cache(maxsize=1024)
 def _path_service(path: str) -> str | None:
     """Another service the file's own name names (``datadog.yaml``, ``weather.py``)."""
     base = path.rsplit("/", 1)[-1].split(".", 1)[0]
