@@ -169,6 +169,8 @@ def _required_lines(
         ]
         if encoded:
             hits = sorted(hits + encoded)
+    if not hits:
+        return
     if required:  # (words asked for, or EVERY_RUN: no line is settled here)
         starts, ends = _lines_of(buf, start, end, hits)
         if required != EVERY_RUN:

@@ -406,7 +406,7 @@ class _Lines:
             # A line holding a key names CaptchaAI more often than not: the
             # candidate lines are searched first, the whole piece only when
             # none of them does.
-            named = any(names_captchaai(buf, s, e) for s, e in lines)
+            named = bool(lines) and any(names_captchaai(buf, s, e) for s, e in lines)
             self.mentions = named or names_captchaai(buf, start, end)
         self.seen += end - start
         if self.mentions and self.seen <= HALVES_MAX:  # (as the diff parser: the lines holding halves too)
