@@ -27,8 +27,11 @@ def mask(secret: str) -> str:
 
 
 def _mask_run(match: re.Match[str]) -> str:
+    """A run of exactly 32 is masked whatever it holds (a key of letters
+    only is still a key); a longer one when it holds a digit (a long
+    identifier of letters stays readable)."""
     run = match.group()
-    return mask(run) if any(ch.isdigit() for ch in run) else run
+    return mask(run) if len(run) == 32 or any(ch.isdigit() for ch in run) else run
 
 
 def _sha256_hex(data: bytes) -> str:

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import re
 import secrets
+import string
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,6 +69,12 @@ class Fixture:
         repo.stage("setup.ps1", utf16)
         notebook = '{"cells": [{"source": ["CAPTCHAAI_API_KEY = \\"' + self.key() + '\\"\\n"]}]}\n'
         repo.stage("nb.ipynb", notebook)
+        # A key of letters only (no digit to mark it as key-like) beside another key:
+        # each finding's line shows the other one masked too.
+        letters = "".join(secrets.choice(string.ascii_letters) for _ in range(32))
+        self.keys.append(letters)
+        cell = f'os.environ[\\"CAPTCHAAI_API_KEY\\"] = \\"{letters}\\"\\napi_key = \'{self.key()}\'\\n'
+        repo.stage("two.ipynb", '{"cells": [{"source": "' + cell + '"}]}\n')
         repo.commit("keys")  # so --commits and --files see them too
         repo.stage("staged.env", f"CAPTCHAAI_API_KEY={self.key()}\n")
         self.before = set(self._files(repo.path))
