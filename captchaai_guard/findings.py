@@ -34,6 +34,13 @@ def _mask_run(match: re.Match[str]) -> str:
     return mask(run) if len(run) == 32 or any(ch.isdigit() for ch in run) else run
 
 
+def mask_runs(text: str) -> str:
+    """``text`` with every key-like run masked (see :func:`_mask_run`)."""
+    import re  # only when something is shown
+
+    return re.sub(_KEYLIKE, _mask_run, text)
+
+
 def _sha256_hex(data: bytes) -> str:
     from hashlib import sha256  # (about 2 ms to load: only when a finding is reported)
 
@@ -148,10 +155,7 @@ class Finding:
     def masked_line(self) -> str:
         """The offending line, stripped, with every copy of the key and every
         other key-like run masked, cut to ``MAX_SHOWN_LINE`` around the key."""
-        line = self.line_text.replace(self.secret, self.masked)
-        import re  # only when a finding is shown
-
-        line = re.sub(_KEYLIKE, _mask_run, line).strip()
+        line = mask_runs(self.line_text.replace(self.secret, self.masked)).strip()
         if len(line) <= MAX_SHOWN_LINE:
             return line
         at = max(line.find(self.masked), 0)

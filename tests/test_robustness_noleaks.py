@@ -140,6 +140,8 @@ def test_scan_every_format_and_source(fixture: Fixture) -> None:
         (["--commits", "--all"], b""),
         (["--files"], b""),
         (["--stdin"], diff),
+        (["--explain"], b""),
+        (["--explain", "--commits", "--all"], b""),
     ]
     formats = _formats()
     assert {"text", "json"} <= set(formats)

@@ -385,7 +385,7 @@ class Judge:
     ) -> None:
         if self.explain is None:
             return
-        from captchaai_guard.findings import mask
+        from captchaai_guard.findings import mask, mask_runs
 
         self.explain.append(
             {
@@ -395,8 +395,8 @@ class Judge:
                 "masked": mask(value),
                 "reported": report,
                 "rule_id": rule_id,
-                "for": list(for_),
-                "against": list(against),
+                "for": [mask_runs(text) for text in for_],  # (they may quote a name or a line)
+                "against": [mask_runs(text) for text in against],
             }
         )
 
