@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from captchaai_guard.commands.entry import console
+from captchaai_guard.commands.console import console
 
 console()

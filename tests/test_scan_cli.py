@@ -198,15 +198,15 @@ def test_a_plain_staged_scan_skips_click(repo: Repo) -> None:
 
 def test_quick_request_accepts_only_plain_scans() -> None:
     from captchaai_guard import report
-    from captchaai_guard.commands import entry
+    from captchaai_guard.commands import console
 
-    assert entry.FORMATS == report.FORMATS
-    assert entry.quick_request(["scan"]) == ("text", None)
-    assert entry.quick_request(["scan", "--format", "sarif"]) == ("sarif", None)
-    assert entry.quick_request(["scan", "--format=json"]) == ("json", None)
-    assert entry.quick_request(["scan", "--commits", "a..b", "--format=json"]) == ("json", "a..b")
-    assert entry.quick_request(["scan", "--commits=HEAD~3..HEAD"]) == ("text", "HEAD~3..HEAD")
-    assert entry.quick_request(["scan", "--commits", "--all"]) == ("text", "--all")
+    assert console.FORMATS == report.FORMATS
+    assert console.quick_request(["scan"]) == ("text", None)
+    assert console.quick_request(["scan", "--format", "sarif"]) == ("sarif", None)
+    assert console.quick_request(["scan", "--format=json"]) == ("json", None)
+    assert console.quick_request(["scan", "--commits", "a..b", "--format=json"]) == ("json", "a..b")
+    assert console.quick_request(["scan", "--commits=HEAD~3..HEAD"]) == ("text", "HEAD~3..HEAD")
+    assert console.quick_request(["scan", "--commits", "--all"]) == ("text", "--all")
     others: tuple[list[str], ...] = (
         ["scan", "--format", "xml"],
         ["scan", "--stdin"],
@@ -220,7 +220,7 @@ def test_quick_request_accepts_only_plain_scans() -> None:
         [],
     )
     for args in others:
-        assert entry.quick_request(args) is None, args
+        assert console.quick_request(args) is None, args
 
 
 def test_a_commit_range_scan_reports_like_the_full_command(repo: Repo) -> None:

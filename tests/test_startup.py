@@ -65,7 +65,7 @@ def test_quick_scans_import_neither_pathlib_nor_dataclasses(repo: Repo) -> None:
     bare = _imported("pass", str(repo.path))  # what site loads (an editable install's finder ...)
     for args in (["scan"], ["scan", "--commits", "HEAD"]):
         code = (
-            "import sys; from captchaai_guard.commands.entry import main; "
+            "import sys; from captchaai_guard.commands.console import main; "
             f"sys.argv=['x', *{args!r}]; main()"
         )
         names = _imported(code, str(repo.path))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import sys
 
-from captchaai_guard.config.tables import CONFIG_FILE, PYPROJECT, may_define_table
+from captchaai_guard.config.locate import CONFIG_FILE, PYPROJECT, may_define_table
 from captchaai_guard.errors import (
     EXIT_CLEAN,
     EXIT_ERROR,
@@ -62,7 +62,7 @@ PUSH_NOTE = (
     "Deliberately pushing anyway: git push --no-verify (not recommended).\n"
 )
 # The file read by captchaai_guard.config.baseline, named here so that a repository
-# without one never imports that module (captchaai_guard.config.tables names the
+# without one never imports that module (captchaai_guard.config.locate names the
 # configuration files).
 BASELINE_FILE = ".captchaai-guard-baseline.json"
 

@@ -1,7 +1,7 @@
 """The ``scan`` command without click: a request in, a report out, an exit code back.
 
 :mod:`captchaai_guard.commands.cli` parses the options into a :class:`ScanRequest`;
-the console script's quick path (:mod:`captchaai_guard.commands.entry`) builds the
+the console script's quick path (:mod:`captchaai_guard.commands.console`) builds the
 same request for a plain ``scan`` or ``scan --commits RANGE`` and calls the
 same :func:`run_scan`, so both answer alike.
 

@@ -26,7 +26,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
-from captchaai_guard.config.tables import CONFIG_FILE, PYPROJECT, TABLE, may_define_table
+from captchaai_guard.config.locate import CONFIG_FILE, PYPROJECT, TABLE, may_define_table
 from captchaai_guard.detect.rules import RULES, Rule
 from captchaai_guard.errors import ConfigError
 

@@ -1,6 +1,6 @@
 """Writing a report: to standard output or a file, every byte or a clear error.
 
-No click here: ``captchaai-guard scan``'s quick path (:mod:`captchaai_guard.commands.entry`)
+No click here: ``captchaai-guard scan``'s quick path (:mod:`captchaai_guard.commands.console`)
 writes its reports with the same :func:`emit` as the commands.
 """
 

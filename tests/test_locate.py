@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from captchaai_guard.config.tables import may_define_table
+from captchaai_guard.config.locate import may_define_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,7 +29,7 @@ DEFINES = [
 ]
 DOES_NOT = [
     '[project]\nname = "captchaai-guard"\n',
-    '[project.scripts]\ncaptchaai-guard = "captchaai_guard.commands.entry:main"\n'
+    '[project.scripts]\ncaptchaai-guard = "captchaai_guard.commands.console:main"\n'
     '[tool.ruff]\nline-length = 110\n',
     '[tool.setuptools]\npackages = ["captchaai_guard"]\n',
     "[project]\nname = 'demo'\n",
