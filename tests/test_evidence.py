@@ -71,6 +71,13 @@ def test_words_split_names_as_people_write_them() -> None:
         ("plist.xml", "<!-- captchaai -->\n<key>SolverApiKey</key>\n<string>{k}</string>\n", 3),
         # a bare word above an indented line is no block's name (here: no "db" service)
         ("solve.sh", CALLS + 'db\n  --data "key={k}&method=userrecaptcha" \\\n', 3),
+        # Google's keys are not 32 hex: the demo page to solve names it, not the key
+        (
+            "solver_test.go",
+            CALLS.replace("#", "//")
+            + '{{Key: "{k}", PageURL: "https://www.google.com/recaptcha/api2/demo"}},\n',
+            2,
+        ),
     ],
 )
 def test_shapes_found_beyond_the_line_rules(repo: Repo, name: str, content: str, line: int) -> None:

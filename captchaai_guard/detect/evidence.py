@@ -272,6 +272,8 @@ BLOCK_COUNTER_WORDS = frozenset(
 
 # Other services whose keys have the same shape: their name on the value's
 # own name says whose key it is (unless CaptchaAI is named there too).
+# (Not Google: its keys are never 32 hex, and the reCAPTCHA demo page
+# www.google.com/recaptcha/... is the page URL sent beside many CaptchaAI keys.)
 VENDOR_WORDS = frozenset(
     {
         "tmdb",
@@ -297,7 +299,6 @@ VENDOR_WORDS = frozenset(
         "stripe",
         "twilio",
         "facebook",
-        "google",
         "youtube",
         "firebase",
         "github",
