@@ -121,6 +121,14 @@ def test_hard_negatives_stay_quiet(repo: Repo, name: str, content: str) -> None:
     assert _findings(repo) == []
 
 
+@pytest.mark.parametrize("word", ["deadbeef", "cafebabe"])
+def test_hexspeak_fixture_keys_stay_quiet(repo: Repo, word: str) -> None:
+    # A test's obviously made-up key: a hexspeak word and random hex after it.
+    value = word + secrets.token_hex(12)
+    repo.stage("test_client.py", CALLS + f'API_KEY = "{value}"\n')
+    assert _findings(repo) == []
+
+
 def test_every_source_decides_the_same_way(repo: Repo) -> None:
     key, sitekey = fake_key(), fake_key()
     repo.stage("init.txt", "start\n")

@@ -26,6 +26,8 @@ _PLACEHOLDER_WORDS = (
     "apikey",
     "goeshere",
     "todo",
+    "deadbeef",  # hexspeak fixtures: 1 random key in about 10^8 holds one of these
+    "cafebabe",
 )
 _PLACEHOLDER = re.compile("|".join(_PLACEHOLDER_WORDS))  # one search instead of one per word
 _HEX_ONLY = re.compile(r"[0-9a-fA-F]*")
