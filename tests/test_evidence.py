@@ -69,6 +69,8 @@ def test_words_split_names_as_people_write_them() -> None:
         ("rows.sql", "INSERT INTO accounts (id, captchaai_key) VALUES\n  (1, '{k}'),\n  (2, '{k2}');\n", 3),
         ("lower.py", CALLS + 'RESERVE = "{low}"\n', 2),
         ("plist.xml", "<!-- captchaai -->\n<key>SolverApiKey</key>\n<string>{k}</string>\n", 3),
+        # a reCAPTCHA type named V2Captcha is no 2captcha
+        ("task.py", CALLS + 'task = {{"api_key": "{k}", "captcha_type": "V2Captcha"}}\n', 2),
         # a bare word above an indented line is no block's name (here: no "db" service)
         ("solve.sh", CALLS + 'db\n  --data "key={k}&method=userrecaptcha" \\\n', 3),
         # Google's keys are not 32 hex: the demo page to solve names it, not the key

@@ -182,8 +182,11 @@ def service(name: str) -> str | None:
         return None
     flat = _FLAT.sub("", name.lower())
     for solver in evidence.OTHER_SOLVERS:
-        if solver in flat:
-            return solver
+        at = flat.find(solver)
+        while at != -1:
+            if not (solver[0].isdigit() and flat[at - 1 : at] == "v"):
+                return solver
+            at = flat.find(solver, at + 1)  # (V2Captcha, a reCAPTCHA type: no 2captcha)
     for word in words(name):
         if word in evidence.VENDOR_WORDS:
             return word
