@@ -296,8 +296,7 @@ def stop_children() -> None:
     that ends early leaves no git behind. Never raises."""
     children: dict[int, Popen[bytes] | None] = dict(_running)
     _running.clear()
-    listed = _descendants(["self"])
-    for pid in listed:
+    for pid in _frozen_descendants():
         children.setdefault(pid, None)
     for pid, proc in children.items():
         try:
@@ -319,6 +318,26 @@ def stop_children() -> None:
         except (OSError, ValueError):
             pass
     _wait_gone(others)
+
+
+def _frozen_descendants(rounds: int = 10) -> list[int]:
+    """Every process under this one (Linux), each stopped (SIGSTOP) as it is
+    found: a stopped process starts nothing more, so looking again until no
+    new one shows up finds what a child started meanwhile (a git wrapper's
+    git), which killing the child first would have orphaned."""
+    stop = __import__("_signal").SIGSTOP  # (the C module: no enum)
+    seen: list[int] = []
+    for _ in range(rounds):
+        new = [pid for pid in _descendants(["self"]) if pid not in seen]
+        if not new:
+            break
+        for pid in new:
+            try:  # noqa: SIM105 - contextlib is not loaded on the hook path
+                os.kill(pid, stop)
+            except OSError:
+                pass
+        seen += new
+    return seen
 
 
 def _descendants(parents: list[str]) -> list[int]:
