@@ -13,7 +13,7 @@ import os
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time on the hook's fast path
     from collections.abc import Callable
-    from typing import NoReturn
+    from typing import Any, NoReturn
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2  # no key, keys found, error
 DEBUG_ENV = "CAPTCHAAI_GUARD_DEBUG"  # set (not 0): tracebacks of unexpected errors on stderr
@@ -64,6 +64,9 @@ class Interrupted(BaseException):
         return "interrupted by " + _SIGNAL_NAMES.get(self.signum, f"signal {self.signum}")
 
 
+_caught: list[int] = []  # the signal that raised Interrupted, once one has
+
+
 def catch_signals() -> None:
     """From now on, SIGINT, SIGTERM and SIGHUP (a closed terminal) raise
     :class:`Interrupted` (once: later ones are ignored, so that the clean-up
@@ -77,11 +80,24 @@ def catch_signals() -> None:
         for number in numbers:
             if sig.getsignal(number) is stop:
                 sig.signal(number, sig.SIG_IGN)
+        _caught.append(signum)  # (kept: Python drops what a handler raises inside a weakref callback)
         raise Interrupted(signum)
 
     for number in numbers:
         if sig.getsignal(number) != sig.SIG_IGN:
             sig.signal(number, stop)
+    # Raised inside a callback (a weakref's, during an import), Interrupted is
+    # dropped and reported as "Exception ignored": not reported here, and the
+    # run still ends as interrupted (see guard).
+    import sys
+
+    default = sys.unraisablehook
+
+    def unraisable(info: Any) -> None:
+        if not isinstance(info.exc_value, Interrupted):
+            default(info)
+
+    sys.unraisablehook = unraisable
 
 
 def describe(exc: BaseException) -> str:
@@ -194,6 +210,9 @@ def guard(main: Callable[[], int], stop_children: Callable[[], None]) -> int:
     except BaseException as exc:
         _stop(stop_children)
         return say(describe(exc))
+    if _caught:  # its Interrupted was dropped on the way (see catch_signals): still an interruption
+        _stop(stop_children)
+        return say(describe(Interrupted(_caught[0])))
     if code == EXIT_ERROR:
         _stop(stop_children)
     return code
