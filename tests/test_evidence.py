@@ -116,6 +116,8 @@ def test_shapes_found_beyond_the_line_rules(repo: Repo, name: str, content: str,
         ),
         ("status.yml", "# captchaai\nurl: https://status.example.com/api?token={v}\n"),
         ("notes.md", "# CaptchaAI\n\nThe GeeTest `challenge` of the page (for example `{v}`) changes.\n"),
+        # a name led by a digit is read whole: 2captcha's key, not a "captcha" key
+        ("solvers.py", CALLS + 'SOLVERS = {{"2captcha": {{"key": "{v}"}}}}\n'),
     ],
 )
 def test_hard_negatives_stay_quiet(repo: Repo, name: str, content: str) -> None:

@@ -51,6 +51,7 @@ TABLE_PATH = re.compile(evidence.TABLE_PATH_PATTERN)
 BINARY_RUN = re.compile(evidence.BINARY_RUN_PATTERN)
 QUIET_BINARY_PATH = re.compile(evidence.QUIET_BINARY_PATH_PATTERN)
 _IDENT = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@]*(?:(?:[.\-]|::)[A-Za-z_$@][A-Za-z0-9_$@]*)*")
+_LED_NAME = re.compile(r"(?<![A-Za-z0-9_$@])[0-9]*" + _IDENT.pattern)
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SEPARATORS = re.compile(r"[._\-:$@]+")
 _FLAT = re.compile(r"[\s._\-:$@]")
@@ -107,8 +108,8 @@ def is_key_name(name: str) -> bool:
 
 
 def identifiers(text: str) -> list[str]:
-    """The names written in ``text``."""
-    return _IDENT.findall(text)
+    """The names written in ``text`` (one led by digits whole: ``2captcha``)."""
+    return _LED_NAME.findall(text)
 
 
 class Verdict:
