@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Collection, Iterable, Iterator
 
-from captchaai_guard.detect.candidates import Finder, candidate_lines
 from captchaai_guard.detect.decide import FileText
 from captchaai_guard.detect.engine import Engine, mentions_captchaai
 from captchaai_guard.detect.judge import Judge
@@ -89,9 +88,7 @@ def scan_content(
         yield from judge.file_end(path, commit, None, binary=data)
     else:
         lineno, cursor = 1, 0
-        for start, end in candidate_lines(
-            text, keywords=engine.keywords, every_line=engine.every_line, required=engine.required
-        ):
+        for start, end in engine.finder()(text):
             lineno += text.count(b"\n", cursor, start)
             cursor = start
             raw = text[start:end].rstrip(b"\r")
@@ -149,7 +146,7 @@ def scan_diff(
 def _parse_options(engine: Engine, blobs: BlobSource | None, strip_color: bool = False) -> dict[str, object]:
     """What the diff parser needs to know of ``engine`` (see :func:`diff.parse_stream`)."""
     return {
-        "finder": Finder(engine.keywords, engine.every_line, engine.required),
+        "finder": engine.finder(),
         "strip_color": strip_color,
         "find_mentions": True,
     }

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 from captchaai_guard.detect import filters
+from captchaai_guard.detect.candidates import Finder
 from captchaai_guard.detect.rules import RULES, Rule
 
 ALLOW_MARKER = "captchaai-guard: allow"
@@ -168,6 +169,10 @@ class Engine:
         # Every run of 32 that stands whole is a candidate, whatever its line
         # says: the evidence around it decides (no word is required).
         self.required: tuple[bytes, ...] = ()
+
+    def finder(self) -> Finder:
+        """The prefilter for this engine's rules: which lines could hold a key."""
+        return Finder(self.keywords, self.every_line, self.required)
 
     def warm_up(self) -> list[Callable[[], object]]:
         """One task per built-in rule that compiles its regex (all of them
