@@ -40,6 +40,25 @@ def count_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return forks
 
 
+def env_with(**extra: str) -> dict[str, str]:
+    """This process's environment with ``extra`` set."""
+    return {**os.environ, **extra}
+
+
+def repo_apart(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A repository kept apart from its work tree (``GIT_DIR`` and
+    ``GIT_WORK_TREE`` name them) with ``sub/a.env`` staged, holding a fake
+    key on line 1: the environment that names them, and the work tree."""
+    git_dir, work = tmp_path / "store.git", tmp_path / "checkout"
+    work.mkdir()
+    env = env_with(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(work))
+    subprocess.run(["git", "init", "-q"], env=env, cwd=tmp_path, check=True)
+    (work / "sub").mkdir()
+    (work / "sub" / "a.env").write_text(f"CAPTCHAAI_API_KEY={fake_key()}\n")
+    subprocess.run(["git", "add", "-A"], env=env, cwd=work, check=True)
+    return env, work
+
+
 def fake_key() -> str:
     """A fresh random 32-hex key, made at run time (never a real key)."""
     return secrets.token_hex(16)

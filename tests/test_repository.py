@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo, fake_key
+from tests.conftest import Repo, env_with, fake_key, repo_apart
 from tests.robust import assert_one_error_line
 
 # The commands that find their repository with GitPython (install: for the
@@ -28,10 +28,6 @@ COMMANDS = [
     ["uninstall", "--recurse-submodules"],
 ]
 ids = pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
-
-
-def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, **extra}
 
 
 def _baselined_paths(out: str) -> list[str]:
@@ -78,14 +74,14 @@ def test_ceiling_directories_stop_the_search_where_they_stop_git(repo: Repo) -> 
     sub = repo.path / "sub"
     sub.mkdir()
     repo.stage("sub/a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
-    ceiling = _env(GIT_CEILING_DIRECTORIES=str(repo.path))
+    ceiling = env_with(GIT_CEILING_DIRECTORIES=str(repo.path))
     probe = subprocess.run(["git", "rev-parse"], cwd=sub, env=ceiling, capture_output=True, check=False)
     assert probe.returncode != 0  # git: not a repository here
     for args in (["audit"], ["fix"], ["baseline"], ["install", "--recurse-submodules"]):
         assert_one_error_line(repo.run(*args, cwd=sub, env=ceiling), "not a git repository")
     # A ceiling is never the folder git starts in: from the top, the repository is found.
     assert repo.run("baseline", "--output", "-", env=ceiling).code == 0
-    below = _env(GIT_CEILING_DIRECTORIES=str(sub))
+    below = env_with(GIT_CEILING_DIRECTORIES=str(sub))
     assert repo.run("baseline", "--output", "-", cwd=sub, env=below).code == 0
 
 
@@ -107,19 +103,13 @@ def mounted(repo: Repo) -> Iterator[Path]:
 
 def test_the_search_stops_at_a_file_system_boundary_as_git_does(repo: Repo, mounted: Path) -> None:
     assert_one_error_line(repo.run("baseline", "--output", "-", cwd=mounted), "not a git repository")
-    across = _env(GIT_DISCOVERY_ACROSS_FILESYSTEM="1")
+    across = env_with(GIT_DISCOVERY_ACROSS_FILESYSTEM="1")
     result = repo.run("baseline", "--output", "-", cwd=mounted, env=across)
     assert result.code == 0, result.err
 
 
 def test_git_dir_and_work_tree_set(repo: Repo, tmp_path: Path) -> None:
-    git_dir, work = tmp_path / "store.git", tmp_path / "checkout"
-    work.mkdir()
-    env = _env(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(work))
-    subprocess.run(["git", "init", "-q"], env=env, cwd=tmp_path, check=True)
-    (work / "sub").mkdir()
-    (work / "sub" / "a.env").write_text(f"CAPTCHAAI_API_KEY={fake_key()}\n")
-    subprocess.run(["git", "add", "-A"], env=env, cwd=work, check=True)
+    env, work = repo_apart(tmp_path)
     for cwd in (tmp_path, work / "sub"):
         result = repo.run("baseline", "--output", "-", cwd=cwd, env=env)
         assert _baselined_paths(result.out) == ["sub/a.env"], (cwd, result.err)
@@ -137,7 +127,7 @@ def test_a_broken_dot_git_file_is_named(repo: Repo) -> None:
 def test_git_missing(repo: Repo, tmp_path: Path, args: list[str]) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    env = _env(PATH=str(empty), GIT_PYTHON_REFRESH="warn")  # (GitPython's advice would be pages)
+    env = env_with(PATH=str(empty), GIT_PYTHON_REFRESH="warn")  # (GitPython's advice would be pages)
     assert_one_error_line(repo.run(*args, env=env), "git was not found")
     assert_one_error_line(repo.run("uninstall", env=env), "git was not found")
 
@@ -158,7 +148,7 @@ def test_a_git_that_prints_junk_is_named(repo: Repo, tmp_path: Path, args: list[
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     before = _tree(repo.path)
-    result = repo.run(*args, env=_env(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}"))
+    result = repo.run(*args, env=env_with(PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}"))
     assert_one_error_line(result, "garbage ***" + key[-4:])
     assert key not in result.err and "second line" not in result.err
     assert _tree(repo.path) == before
@@ -168,7 +158,7 @@ def test_gitpython_settings_change_nothing(repo: Repo) -> None:
     """GitPython's own variables (another git, loud start-up checks) neither
     change what the commands see nor add output."""
     repo.stage("app.py", f'CAPTCHAAI_API_KEY = "{fake_key()}"\n')
-    env = _env(GIT_PYTHON_GIT_EXECUTABLE="/nonexistent/git", GIT_PYTHON_REFRESH="error")
+    env = env_with(GIT_PYTHON_GIT_EXECUTABLE="/nonexistent/git", GIT_PYTHON_REFRESH="error")
     result = repo.run("baseline", "--output", "-", env=env)
     assert result.code == 0 and result.err == "", result.err
     assert _baselined_paths(result.out) == ["app.py"]

@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import Repo, fake_key
+from tests.conftest import Repo, env_with, fake_key, repo_apart
 from tests.robust import assert_one_error_line, commit_base, where
 
 
@@ -199,20 +199,8 @@ def test_bare_repository_is_a_clear_error(repo: Repo, tmp_path: Path) -> None:
     assert_one_error_line(repo.run("scan", cwd=repo.path / ".git"))
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(extra)
-    return env
-
-
 def test_git_dir_and_work_tree_set(repo: Repo, tmp_path: Path) -> None:
-    git_dir, work = tmp_path / "store.git", tmp_path / "checkout"
-    work.mkdir()
-    env = _env(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(work))
-    subprocess.run(["git", "init", "-q"], env=env, cwd=tmp_path, check=True)
-    (work / "sub").mkdir()
-    (work / "sub" / "a.env").write_text(f"CAPTCHAAI_API_KEY={fake_key()}\n")
-    subprocess.run(["git", "add", "-A"], env=env, cwd=work, check=True)
+    env, work = repo_apart(tmp_path)
     for cwd in (tmp_path, work, work / "sub"):
         result = repo.run("scan", "--format", "json", cwd=cwd, env=env)
         assert where(result) == {("sub/a.env", 1)}, (cwd, result.err)
@@ -220,7 +208,7 @@ def test_git_dir_and_work_tree_set(repo: Repo, tmp_path: Path) -> None:
 
 def test_relative_git_dir_from_a_subdirectory(repo: Repo) -> None:
     repo.stage("sub/a.env", f"CAPTCHAAI_API_KEY={fake_key()}\n")
-    env = _env(GIT_DIR="../.git", GIT_WORK_TREE="..")
+    env = env_with(GIT_DIR="../.git", GIT_WORK_TREE="..")
     result = repo.run("scan", "--format", "json", cwd=repo.path / "sub", env=env)
     assert where(result) == {("sub/a.env", 1)}, result.err
 
@@ -231,11 +219,11 @@ def test_relative_index_file_from_a_subdirectory(repo: Repo) -> None:
     repo.commit()
     (repo.path / "sub" / "a.env").write_text(f"CAPTCHAAI_API_KEY={fake_key()}\n")
     index = repo.path / ".git" / "next-index"
-    env = _env(GIT_INDEX_FILE=str(index))
+    env = env_with(GIT_INDEX_FILE=str(index))
     subprocess.run(["git", "read-tree", "HEAD"], cwd=repo.path, env=env, check=True)
     subprocess.run(["git", "add", "sub/a.env"], cwd=repo.path, env=env, check=True)
     assert repo.run("scan").code == 0  # the real index is clean
     result = repo.run(
-        "scan", "--format", "json", cwd=repo.path / "sub", env=_env(GIT_INDEX_FILE="../.git/next-index")
+        "scan", "--format", "json", cwd=repo.path / "sub", env=env_with(GIT_INDEX_FILE="../.git/next-index")
     )
     assert where(result) == {("sub/a.env", 1)}, result.err
